@@ -1,0 +1,1 @@
+"""Pure payment domain: money, order and refund states, transitions, expiry. Standard library only."""

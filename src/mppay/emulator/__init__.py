@@ -1,0 +1,1 @@
+"""A faithful WeChat Pay server for local development and tests (see README.md here)."""

@@ -1,0 +1,1 @@
+"""Background worker: outbox jobs, order sync, expiry, refund sync, reconciliation schedule."""
