@@ -1,0 +1,21 @@
+"""Repositories: every query the application runs lives in this package."""
+
+from .events import EventRepository
+from .idempotency import IdempotencyRepository
+from .jobs import JobRepository
+from .notifications import NotificationRepository
+from .orders import OrderRepository, PaymentAttemptRepository
+from .refunds import RefundRepository
+from .users import SessionRepository, UserRepository
+
+__all__ = [
+    "EventRepository",
+    "IdempotencyRepository",
+    "JobRepository",
+    "NotificationRepository",
+    "OrderRepository",
+    "PaymentAttemptRepository",
+    "RefundRepository",
+    "SessionRepository",
+    "UserRepository",
+]

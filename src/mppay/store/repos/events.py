@@ -1,0 +1,37 @@
+"""The append-only order timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mppay.store.models import OrderEventRow
+
+
+class EventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def append(
+        self,
+        order_id: str,
+        type_: str,
+        *,
+        at: datetime,
+        source: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self._session.add(
+            OrderEventRow(order_id=order_id, at=at, type=type_, source=source, detail=detail or {})
+        )
+
+    async def for_order(self, order_id: str) -> list[OrderEventRow]:
+        rows = await self._session.scalars(
+            select(OrderEventRow)
+            .where(OrderEventRow.order_id == order_id)
+            .order_by(OrderEventRow.id)
+        )
+        return list(rows)

@@ -1,0 +1,38 @@
+"""The audit log of received notifications."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mppay.store.models import NotificationRow
+
+
+class NotificationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, row: NotificationRow) -> NotificationRow:
+        self._session.add(row)
+        await self._session.flush()
+        return row
+
+    async def for_order(self, order_id: str, out_trade_no: str) -> list[NotificationRow]:
+        """Notifications tied to the order, including rejected ones that only named it."""
+        rows = await self._session.scalars(
+            select(NotificationRow)
+            .where(
+                (NotificationRow.order_id == order_id)
+                | (NotificationRow.out_trade_no == out_trade_no)
+            )
+            .order_by(NotificationRow.id)
+        )
+        return list(rows)
+
+    async def count_by_outcome(self) -> Counter[str]:
+        rows = await self._session.execute(
+            select(NotificationRow.outcome, func.count()).group_by(NotificationRow.outcome)
+        )
+        return Counter({outcome: count for outcome, count in rows.tuples()})

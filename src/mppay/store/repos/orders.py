@@ -1,0 +1,226 @@
+"""Orders and their prepay attempts. State changes are conditional UPDATEs."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mppay.store.models import OrderRow, PaymentAttemptRow
+
+from ._dialect import rowcount, supports_row_locks
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """Admin search criteria; ``None`` means "any"."""
+
+    status: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    out_trade_no: str | None = None
+    openid: str | None = None
+    needs_review: bool | None = None
+
+
+class OrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, order: OrderRow) -> None:
+        self._session.add(order)
+        await self._session.flush()
+
+    async def get(self, order_id: str, *, for_update: bool = False) -> OrderRow | None:
+        stmt = select(OrderRow).where(OrderRow.id == order_id)
+        if for_update and supports_row_locks(self._session):
+            stmt = stmt.with_for_update()
+        return await self._session.scalar(stmt.execution_options(populate_existing=True))
+
+    async def get_for_user(self, order_id: str, user_id: int) -> OrderRow | None:
+        return await self._session.scalar(
+            select(OrderRow)
+            .where(OrderRow.id == order_id, OrderRow.user_id == user_id)
+            .execution_options(populate_existing=True)
+        )
+
+    async def get_by_out_trade_no(self, out_trade_no: str) -> OrderRow | None:
+        return await self._session.scalar(
+            select(OrderRow)
+            .where(OrderRow.out_trade_no == out_trade_no)
+            .execution_options(populate_existing=True)
+        )
+
+    async def list_for_user(
+        self, user_id: int, *, limit: int, before: tuple[datetime, str] | None = None
+    ) -> list[OrderRow]:
+        """Newest first; ``before`` is the (created_at, id) of the last row already seen."""
+        stmt = select(OrderRow).where(OrderRow.user_id == user_id)
+        if before is not None:
+            created_at, order_id = before
+            stmt = stmt.where(
+                or_(
+                    OrderRow.created_at < created_at,
+                    and_(OrderRow.created_at == created_at, OrderRow.id < order_id),
+                )
+            )
+        rows = await self._session.scalars(
+            stmt.order_by(OrderRow.created_at.desc(), OrderRow.id.desc()).limit(limit)
+        )
+        return list(rows)
+
+    async def search(self, criteria: OrderFilter, *, limit: int, offset: int) -> list[OrderRow]:
+        stmt = select(OrderRow)
+        if criteria.status is not None:
+            stmt = stmt.where(OrderRow.status == criteria.status)
+        if criteria.created_from is not None:
+            stmt = stmt.where(OrderRow.created_at >= criteria.created_from)
+        if criteria.created_to is not None:
+            stmt = stmt.where(OrderRow.created_at < criteria.created_to)
+        if criteria.out_trade_no is not None:
+            stmt = stmt.where(OrderRow.out_trade_no == criteria.out_trade_no)
+        if criteria.openid is not None:
+            stmt = stmt.where(OrderRow.openid == criteria.openid)
+        if criteria.needs_review is not None:
+            stmt = stmt.where(OrderRow.needs_review == criteria.needs_review)
+        rows = await self._session.scalars(
+            stmt.order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows)
+
+    async def transition(
+        self,
+        order_id: str,
+        *,
+        to: str,
+        from_states: Collection[str],
+        now: datetime,
+        **values: Any,
+    ) -> bool:
+        """Move the order to ``to`` only if it is in one of ``from_states``; True if it moved.
+
+        The WHERE clause is the concurrency guard: of two racing writers exactly one sees a
+        row count of 1.
+        """
+        result = await self._session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id, OrderRow.status.in_(list(from_states)))
+            .values(status=to, updated_at=now, **values)
+        )
+        return rowcount(result) > 0
+
+    async def reserve_refund(
+        self, order_id: str, amount_fen: int, paid_states: Sequence[str], now: datetime
+    ) -> bool:
+        """Reserve ``amount_fen`` of the refundable remainder; False if it would exceed it."""
+        result = await self._session.execute(
+            update(OrderRow)
+            .where(
+                OrderRow.id == order_id,
+                OrderRow.status.in_(list(paid_states)),
+                OrderRow.amount_total_fen - OrderRow.refund_reserved_fen >= amount_fen,
+            )
+            .values(refund_reserved_fen=OrderRow.refund_reserved_fen + amount_fen, updated_at=now)
+        )
+        return rowcount(result) > 0
+
+    async def release_refund(self, order_id: str, amount_fen: int, now: datetime) -> None:
+        await self._session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id, OrderRow.refund_reserved_fen >= amount_fen)
+            .values(refund_reserved_fen=OrderRow.refund_reserved_fen - amount_fen, updated_at=now)
+        )
+
+    async def add_refunded(self, order_id: str, amount_fen: int, now: datetime) -> None:
+        await self._session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id)
+            .values(refunded_fen=OrderRow.refunded_fen + amount_fen, updated_at=now)
+        )
+
+    async def flag_for_review(self, order_id: str, reason: str, now: datetime) -> None:
+        await self._session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id)
+            .values(needs_review=True, review_reason=reason, updated_at=now)
+        )
+
+    async def set_first_prepay(self, order_id: str, at: datetime) -> None:
+        await self._session.execute(
+            update(OrderRow)
+            .where(OrderRow.id == order_id, OrderRow.first_prepay_at.is_(None))
+            .values(first_prepay_at=at)
+        )
+
+    async def schedule_sync(
+        self, order_id: str, at: datetime | None, *, attempts: int | None = None
+    ) -> None:
+        values: dict[str, Any] = {"next_sync_at": at}
+        if attempts is not None:
+            values["sync_attempts"] = attempts
+        await self._session.execute(
+            update(OrderRow).where(OrderRow.id == order_id).values(**values)
+        )
+
+    async def due_for_sync(self, now: datetime, *, limit: int) -> list[OrderRow]:
+        """PENDING orders whose next sync time has come, oldest due first."""
+        rows = await self._session.scalars(
+            select(OrderRow)
+            .where(OrderRow.status == "PENDING", OrderRow.next_sync_at <= now)
+            .order_by(OrderRow.next_sync_at)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def count_by_status(self) -> dict[str, int]:
+        rows = await self._session.execute(
+            select(OrderRow.status, func.count()).group_by(OrderRow.status)
+        )
+        return {status: count for status, count in rows.tuples()}
+
+
+class PaymentAttemptRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, attempt: PaymentAttemptRow) -> PaymentAttemptRow:
+        self._session.add(attempt)
+        await self._session.flush()
+        return attempt
+
+    async def get(self, attempt_id: int) -> PaymentAttemptRow | None:
+        return await self._session.get(PaymentAttemptRow, attempt_id)
+
+    async def update(self, attempt_id: int, **values: Any) -> None:
+        await self._session.execute(
+            update(PaymentAttemptRow).where(PaymentAttemptRow.id == attempt_id).values(**values)
+        )
+
+    async def latest_obtained(self, order_id: str) -> PaymentAttemptRow | None:
+        return await self._session.scalar(
+            select(PaymentAttemptRow)
+            .where(PaymentAttemptRow.order_id == order_id, PaymentAttemptRow.status == "OBTAINED")
+            .order_by(PaymentAttemptRow.id.desc())
+            .limit(1)
+        )
+
+    async def for_order(self, order_id: str) -> list[PaymentAttemptRow]:
+        rows = await self._session.scalars(
+            select(PaymentAttemptRow)
+            .where(PaymentAttemptRow.order_id == order_id)
+            .order_by(PaymentAttemptRow.id)
+        )
+        return list(rows)
+
+    async def any_sent(self, order_id: str) -> bool:
+        """True if a prepay request ever left for WeChat (so WeChat may know the order)."""
+        found = await self._session.scalar(
+            select(PaymentAttemptRow.id).where(PaymentAttemptRow.order_id == order_id).limit(1)
+        )
+        return found is not None

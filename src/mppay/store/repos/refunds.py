@@ -1,0 +1,77 @@
+"""Refunds. Status changes are conditional UPDATEs like orders'."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mppay.store.models import RefundRow
+from mppay.store.repos._dialect import rowcount
+
+
+class RefundRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, refund: RefundRow) -> None:
+        self._session.add(refund)
+        await self._session.flush()
+
+    async def get(self, refund_id: str) -> RefundRow | None:
+        return await self._session.scalar(
+            select(RefundRow)
+            .where(RefundRow.id == refund_id)
+            .execution_options(populate_existing=True)
+        )
+
+    async def get_by_out_refund_no(self, out_refund_no: str) -> RefundRow | None:
+        return await self._session.scalar(
+            select(RefundRow)
+            .where(RefundRow.out_refund_no == out_refund_no)
+            .execution_options(populate_existing=True)
+        )
+
+    async def for_order(self, order_id: str) -> list[RefundRow]:
+        rows = await self._session.scalars(
+            select(RefundRow).where(RefundRow.order_id == order_id).order_by(RefundRow.created_at)
+        )
+        return list(rows)
+
+    async def transition(
+        self,
+        refund_id: str,
+        *,
+        to: str,
+        from_states: Collection[str],
+        now: datetime,
+        **values: Any,
+    ) -> bool:
+        """Move the refund to ``to`` only from ``from_states``; True if this call moved it."""
+        result = await self._session.execute(
+            update(RefundRow)
+            .where(RefundRow.id == refund_id, RefundRow.status.in_(list(from_states)))
+            .values(status=to, updated_at=now, **values)
+        )
+        return rowcount(result) > 0
+
+    async def update_fields(self, refund_id: str, now: datetime, **values: Any) -> None:
+        await self._session.execute(
+            update(RefundRow).where(RefundRow.id == refund_id).values(updated_at=now, **values)
+        )
+
+    async def due_for_sync(self, now: datetime, *, limit: int) -> list[RefundRow]:
+        """Refunds not final yet whose next sync time has come."""
+        rows = await self._session.scalars(
+            select(RefundRow)
+            .where(
+                RefundRow.status.in_(["PROCESSING", "ABNORMAL"]),
+                RefundRow.next_sync_at <= now,
+            )
+            .order_by(RefundRow.next_sync_at)
+            .limit(limit)
+        )
+        return list(rows)

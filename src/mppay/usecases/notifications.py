@@ -1,0 +1,292 @@
+"""Receiving WeChat's payment and refund notifications (v3 and v2).
+
+Order of work: verify over the raw bytes (signature, time window, decryption) -> find our
+record -> cross-check -> apply under the store's exactly-once guard -> record the notification
+-> commit -> only then acknowledge. Failures answer so that WeChat does the right thing:
+verification failure 4xx (and nothing changes), our own failure 5xx (WeChat retries),
+duplicate 2xx (no change). Every notification is stored, verified or not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mppay.domain.events import OrderEventType
+from mppay.store.models import NotificationRow
+from mppay.usecases.context import ServiceContext
+from mppay.usecases.ports import NotificationRejected, NotifyReply, PaymentGateway
+from mppay.usecases.refund_sync import RefundApplyResult, apply_refund_snapshot
+from mppay.usecases.trade_sync import TradeApplyResult, apply_trade_snapshot
+
+__all__ = ["NotificationOutcome", "receive_refund_notification", "receive_trade_notification"]
+
+log = logging.getLogger(__name__)
+
+# Headers worth keeping for audit; nothing else (cookies, proxies' headers) is stored.
+_AUDITED_HEADERS = (
+    "content-type",
+    "request-id",
+    "wechatpay-timestamp",
+    "wechatpay-nonce",
+    "wechatpay-serial",
+    "wechatpay-signature",
+    "wechatpay-signature-type",
+    "user-agent",
+)
+
+
+@dataclass(frozen=True)
+class NotificationOutcome:
+    outcome: str
+    reply: NotifyReply
+
+
+def _audited(headers: Mapping[str, str]) -> dict[str, Any]:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return {name: lowered[name] for name in _AUDITED_HEADERS if name in lowered}
+
+
+def _row(
+    ctx: ServiceContext,
+    api_version: str,
+    channel: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    verified: bool,
+    outcome: str,
+    reason: str | None = None,
+    notification_id: str | None = None,
+    event_type: str | None = None,
+    out_trade_no: str | None = None,
+    out_refund_no: str | None = None,
+    order_id: str | None = None,
+) -> NotificationRow:
+    return NotificationRow(
+        received_at=ctx.clock.now(),
+        api_version=api_version,
+        channel=channel,
+        notification_id=notification_id,
+        event_type=event_type,
+        verified=verified,
+        outcome=outcome,
+        reason=reason,
+        out_trade_no=out_trade_no,
+        out_refund_no=out_refund_no,
+        order_id=order_id,
+        headers=_audited(headers),
+        body=body.decode("utf-8", errors="replace"),
+    )
+
+
+async def _store_only(ctx: ServiceContext, row: NotificationRow) -> None:
+    async with ctx.uow() as uow:
+        await uow.notifications.add(row)
+        await uow.commit()
+
+
+async def _reject(
+    ctx: ServiceContext,
+    gateway: PaymentGateway,
+    api_version: str,
+    channel: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    exc: NotificationRejected,
+) -> NotificationOutcome:
+    log.warning("rejected %s %s notification: %s", api_version, channel, exc.reason)
+    await _store_only(
+        ctx,
+        _row(
+            ctx,
+            api_version,
+            channel,
+            headers,
+            body,
+            verified=False,
+            outcome="rejected",
+            reason=exc.reason,
+        ),
+    )
+    ctx.observer.notification(channel, "rejected")
+    status = 400 if exc.kind == "malformed" else 401
+    return NotificationOutcome("rejected", gateway.nack(status, exc.reason))
+
+
+async def receive_trade_notification(
+    ctx: ServiceContext, api_version: str, headers: Mapping[str, str], body: bytes
+) -> NotificationOutcome:
+    """Handle a payment notification; the reply is what to send back to WeChat."""
+    gateway = ctx.gateway_for(api_version)
+    try:
+        notice = await gateway.verify_trade_notification(headers, body)
+    except NotificationRejected as exc:
+        return await _reject(ctx, gateway, api_version, "payment", headers, body, exc)
+
+    snapshot = notice.snapshot
+    async with ctx.uow() as uow:
+        order = await uow.orders.get_by_out_trade_no(snapshot.out_trade_no)
+        if order is not None:
+            order = await uow.orders.get(order.id, for_update=True)
+        if order is None:
+            await uow.notifications.add(
+                _row(
+                    ctx,
+                    api_version,
+                    "payment",
+                    headers,
+                    body,
+                    verified=True,
+                    outcome="unknown_order",
+                    reason=f"no order with out_trade_no {snapshot.out_trade_no}",
+                    notification_id=notice.notification_id,
+                    event_type=notice.event_type,
+                    out_trade_no=snapshot.out_trade_no,
+                )
+            )
+            await uow.commit()
+            ctx.observer.notification("payment", "unknown_order")
+            return NotificationOutcome("unknown_order", gateway.nack(404, "unknown out_trade_no"))
+
+        result = await apply_trade_snapshot(
+            ctx, uow, order, snapshot, source=f"notify_{api_version}"
+        )
+        await uow.notifications.add(
+            _row(
+                ctx,
+                api_version,
+                "payment",
+                headers,
+                body,
+                verified=True,
+                outcome=result.value,
+                notification_id=notice.notification_id,
+                event_type=notice.event_type,
+                out_trade_no=snapshot.out_trade_no,
+                order_id=order.id,
+            )
+        )
+        event = (
+            OrderEventType.NOTIFICATION_DUPLICATE
+            if result in (TradeApplyResult.ALREADY_PAID, TradeApplyResult.ALREADY_CLOSED)
+            else OrderEventType.NOTIFICATION_RECEIVED
+        )
+        await uow.events.append(
+            order.id,
+            event,
+            at=ctx.clock.now(),
+            source=f"notify_{api_version}",
+            detail={
+                "notification_id": notice.notification_id,
+                "event_type": notice.event_type,
+                "result": result.value,
+            },
+        )
+        await uow.commit()
+    ctx.observer.notification("payment", result.value)
+    # A mismatch is recorded and flagged for a human; WeChat repeating it would not help.
+    return NotificationOutcome(result.value, gateway.ack())
+
+
+async def receive_refund_notification(
+    ctx: ServiceContext, api_version: str, headers: Mapping[str, str], body: bytes
+) -> NotificationOutcome:
+    """Handle a refund notification (REFUND.SUCCESS / CLOSED / ABNORMAL, or v2 refund_status)."""
+    gateway = ctx.gateway_for(api_version)
+    try:
+        notice = await gateway.verify_refund_notification(headers, body)
+    except NotificationRejected as exc:
+        return await _reject(ctx, gateway, api_version, "refund", headers, body, exc)
+
+    snapshot = notice.snapshot
+    async with ctx.uow() as uow:
+        refund = await uow.refunds.get_by_out_refund_no(snapshot.out_refund_no)
+        order = await uow.orders.get(refund.order_id, for_update=True) if refund else None
+        if refund is None or order is None:
+            await uow.notifications.add(
+                _row(
+                    ctx,
+                    api_version,
+                    "refund",
+                    headers,
+                    body,
+                    verified=True,
+                    outcome="unknown_refund",
+                    reason=f"no refund with out_refund_no {snapshot.out_refund_no}",
+                    notification_id=notice.notification_id,
+                    event_type=notice.event_type,
+                    out_trade_no=snapshot.out_trade_no,
+                    out_refund_no=snapshot.out_refund_no,
+                )
+            )
+            await uow.commit()
+            ctx.observer.notification("refund", "unknown_refund")
+            return NotificationOutcome("unknown_refund", gateway.nack(404, "unknown out_refund_no"))
+
+        result = await apply_refund_snapshot(
+            ctx, uow, order, refund, snapshot, source=f"notify_{api_version}"
+        )
+        await uow.notifications.add(
+            _row(
+                ctx,
+                api_version,
+                "refund",
+                headers,
+                body,
+                verified=True,
+                outcome=result.value,
+                notification_id=notice.notification_id,
+                event_type=notice.event_type,
+                out_trade_no=order.out_trade_no,
+                out_refund_no=snapshot.out_refund_no,
+                order_id=order.id,
+            )
+        )
+        await uow.events.append(
+            order.id,
+            OrderEventType.NOTIFICATION_DUPLICATE
+            if result is RefundApplyResult.DUPLICATE
+            else OrderEventType.NOTIFICATION_RECEIVED,
+            at=ctx.clock.now(),
+            source=f"notify_{api_version}",
+            detail={
+                "notification_id": notice.notification_id,
+                "event_type": notice.event_type,
+                "out_refund_no": snapshot.out_refund_no,
+                "result": result.value,
+            },
+        )
+        await uow.commit()
+    ctx.observer.notification("refund", result.value)
+    return NotificationOutcome(result.value, gateway.ack())
+
+
+async def record_failed_notification(
+    ctx: ServiceContext,
+    api_version: str,
+    channel: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    reason: str,
+) -> None:
+    """Best-effort audit row when handling crashed (the reply is a 5xx, so WeChat retries)."""
+    try:
+        await _store_only(
+            ctx,
+            _row(
+                ctx,
+                api_version,
+                channel,
+                headers,
+                body,
+                verified=False,
+                outcome="error",
+                reason=reason[:500],
+            ),
+        )
+    except Exception:  # the database may be what failed; the 5xx still goes out
+        log.exception("could not record a failed %s notification", channel)
+    ctx.observer.notification(channel, "error")
