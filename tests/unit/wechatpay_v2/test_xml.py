@@ -92,6 +92,16 @@ def test_a_ten_megabyte_body_is_refused_before_parsing() -> None:
     assert str(DEFAULT_MAX_BYTES) in str(error)
 
 
+@pytest.mark.parametrize("unit", [b"<![CDATA[", b"<!", b"<![CDATA[<!DOCTYPE", b"<a>"])
+def test_pathological_bodies_just_under_the_limit_are_refused_in_linear_time(unit: bytes) -> None:
+    filler = unit * ((DEFAULT_MAX_BYTES - 100) // len(unit))
+    body = b"<xml><a>" + filler + b"</a></xml>"
+    started = time.perf_counter()
+    with pytest.raises(XmlSyntaxError):
+        parse_xml(body)
+    assert time.perf_counter() - started < 2.0
+
+
 def test_the_size_limit_is_inclusive_and_configurable() -> None:
     body = b"<xml><a>1</a></xml>"
     assert parse_xml(body, max_bytes=len(body)) == {"a": "1"}
