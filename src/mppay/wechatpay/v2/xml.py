@@ -64,9 +64,7 @@ def parse_xml(
     data = bytes(body)
     if len(data) > max_bytes:
         raise XmlTooLargeError(f"XML body is {len(data)} bytes; the limit is {max_bytes}")
-    _check_encoding(data)
-    text = data.decode("utf-8")  # cannot fail: _check_encoding decoded it strictly already
-    if _declares_markup(text):
+    if _declares_markup(_utf8_text(data)):
         raise XmlForbiddenError("XML declares a DTD or entities; refused (XXE / entity expansion)")
     element = _parse_element(data)
     return _flat_fields(element, root)
@@ -127,23 +125,23 @@ def _declares_markup(text: str) -> bool:
     return False
 
 
-def _check_encoding(data: bytes) -> None:
+def _utf8_text(data: bytes) -> str:
+    """``data`` decoded as strict UTF-8, refusing any XML declaration of another encoding."""
     try:
-        data.decode("utf-8", errors="strict")
+        text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError as exc:
         raise XmlSyntaxError(
             f"XML body is not valid UTF-8 (first bad byte at {exc.start})"
         ) from None
     declaration = _DECLARATION.match(data)
-    if declaration is None:
-        return
-    encoding = _ENCODING.search(declaration["body"])
+    encoding = _ENCODING.search(declaration["body"]) if declaration else None
     if encoding is not None and encoding["name"].lower().replace(b"_", b"-") not in (
         b"utf-8",
         b"utf8",
     ):
         name = encoding["name"][:40].decode("ascii", errors="replace")
         raise XmlSyntaxError(f"XML declares encoding {name!r}; only UTF-8 is accepted")
+    return text
 
 
 def _parse_element(data: bytes) -> Element:
