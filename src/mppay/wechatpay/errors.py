@@ -303,6 +303,7 @@ _CLASS_BY_CODE: dict[str, type[WeChatPayError]] = {
     "INVALID_REQ_TOO_MUCH": InvalidRequestError,
     "TRADE_OVERDUE": InvalidRequestError,
     "ERROR": InvalidRequestError,
+    "TRADE_STATE_ERROR": InvalidRequestError,
     "SIGN_ERROR": SignRejectedError,
     "SIGNERROR": SignRejectedError,
     "NO_AUTH": AuthorizationError,
