@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from mppay.wechatpay.clock import FixedClock
 from mppay.wechatpay.config import MerchantConfig
 from mppay.wechatpay.keys import load_private_key, load_public_key
+from mppay.wechatpay.v3.models import Amount, JsapiPrepayRequest, Payer
 from tests import spec_vectors as v
 
 MERCHANT_KEY = load_private_key(v.MERCHANT_KEY_PEM)
@@ -56,6 +57,19 @@ def make_config(**overrides: Any) -> MerchantConfig:
     }
     fields.update(overrides)
     return MerchantConfig(**fields)
+
+
+def make_prepay_request(**overrides: Any) -> JsapiPrepayRequest:
+    """The order of spec vector 7.5(b), without appid/mchid (the client adds them)."""
+    fields: dict[str, Any] = {
+        "description": "Image形象店-深圳腾大-QQ公仔",
+        "out_trade_no": "1217752501201407033233368018",
+        "notify_url": "https://www.weixin.qq.com/wxpay/pay.php",
+        "amount": Amount(total=100),
+        "payer": Payer(openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+    }
+    fields.update(overrides)
+    return JsapiPrepayRequest.model_validate(fields)
 
 
 def make_certificate(

@@ -136,7 +136,8 @@ async def test_unknown_serials_cause_at_most_one_download_per_minute() -> None:
 async def test_concurrent_callers_share_one_in_flight_refresh() -> None:
     downloader = CountingDownloader([platform_certificate(NEW_SERIAL)])
     downloader.gate = asyncio.Event()
-    store = PlatformCertificateStore(at(NOW), downloader=downloader)
+    # No rate limit here, so only the shared in-flight download keeps this to one call.
+    store = PlatformCertificateStore(at(NOW), downloader=downloader, min_refresh_interval_seconds=0)
     waiting = [asyncio.create_task(store.find(NEW_SERIAL)) for _ in range(10)]
     await asyncio.sleep(0)
     downloader.gate.set()
@@ -161,6 +162,17 @@ async def test_an_empty_download_keeps_the_certificates_already_held() -> None:
     with pytest.raises(MalformedMessageError):
         await store.refresh()
     assert store.get(PLATFORM_SERIAL) is held
+
+
+async def test_concurrent_explicit_refreshes_share_one_download() -> None:
+    downloader = CountingDownloader([platform_certificate()])
+    downloader.gate = asyncio.Event()
+    store = PlatformCertificateStore(at(NOW), downloader=downloader)
+    waiting = [asyncio.create_task(store.refresh()) for _ in range(5)]
+    await asyncio.sleep(0)
+    downloader.gate.set()
+    await asyncio.gather(*waiting)
+    assert downloader.calls == 1
 
 
 async def test_a_refresh_replaces_the_held_list() -> None:

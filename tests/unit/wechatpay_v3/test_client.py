@@ -13,13 +13,7 @@ from mppay.wechatpay import errors
 from mppay.wechatpay.config import MerchantConfig
 from mppay.wechatpay.v3.auth import USER_AGENT
 from mppay.wechatpay.v3.client import WeChatPayV3Client
-from mppay.wechatpay.v3.models import (
-    Amount,
-    JsapiPrepayRequest,
-    Payer,
-    RefundAmountRequest,
-    RefundRequest,
-)
+from mppay.wechatpay.v3.models import RefundAmountRequest, RefundRequest
 from tests import spec_vectors as v
 from tests.unit.wechatpay_v3.helpers import (
     PUBLIC_KEY_ID,
@@ -28,16 +22,11 @@ from tests.unit.wechatpay_v3.helpers import (
     check_authorization,
     fixed_nonces,
     make_config,
+    make_prepay_request,
     other_platform_key,
 )
 
-PREPAY = JsapiPrepayRequest(
-    description="Image形象店-深圳腾大-QQ公仔",
-    out_trade_no="1217752501201407033233368018",
-    notify_url="https://www.weixin.qq.com/wxpay/pay.php",
-    amount=Amount(total=100),
-    payer=Payer(openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
-)
+PREPAY = make_prepay_request()
 TRANSACTION_PATH = "/v3/pay/transactions/out-trade-no/1217752501201407033233368018"
 REFUND_BODY = {
     "refund_id": "50000000382019052709732678859",

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from mppay.wechatpay.v3.models import (
     Amount,
     JsapiPrepayRequest,
-    Payer,
     Refund,
     RefundAmountRequest,
     RefundRequest,
@@ -21,18 +20,11 @@ from mppay.wechatpay.v3.models import (
     wire_json,
 )
 from tests import spec_vectors as v
+from tests.unit.wechatpay_v3.helpers import make_prepay_request
 
 
 def prepay_request(**overrides: object) -> JsapiPrepayRequest:
-    fields: dict[str, object] = {
-        "description": "Image形象店-深圳腾大-QQ公仔",
-        "out_trade_no": "1217752501201407033233368018",
-        "notify_url": "https://www.weixin.qq.com/wxpay/pay.php",
-        "amount": Amount(total=100),
-        "payer": Payer(openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
-    }
-    fields.update(overrides)
-    return JsapiPrepayRequest.model_validate(fields)
+    return make_prepay_request(**overrides)
 
 
 def test_prepay_request_with_appid_and_mchid_is_byte_identical_to_vector_7_5_b() -> None:
