@@ -47,11 +47,10 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            # Whatever was not committed is dropped; after a commit this is a no-op.
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+        # close() rolls back whatever was not committed (the connection goes back to the pool
+        # with a rollback) and detaches the loaded rows without expiring them, so use cases
+        # can return what they read.
+        await self.session.close()
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -143,9 +143,14 @@ class NotifyReply:
 class PaymentGateway(Protocol):
     """WeChat Pay for one merchant through one API version."""
 
-    api_version: ApiVersion
-    appid: str
-    mchid: str
+    @property
+    def api_version(self) -> ApiVersion: ...
+
+    @property
+    def appid(self) -> str: ...
+
+    @property
+    def mchid(self) -> str: ...
 
     async def prepay(self, command: PrepayCommand) -> str:
         """Return a prepay_id. Raises Refused subclasses or OutcomeUnknown."""

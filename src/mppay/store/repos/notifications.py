@@ -35,4 +35,4 @@ class NotificationRepository:
         rows = await self._session.execute(
             select(NotificationRow.outcome, func.count()).group_by(NotificationRow.outcome)
         )
-        return Counter({outcome: count for outcome, count in rows.tuples()})
+        return Counter({outcome: count for outcome, count in rows})

@@ -97,6 +97,7 @@ class OrderRepository:
     async def transition(
         self,
         order_id: str,
+        /,
         *,
         to: str,
         from_states: Collection[str],
@@ -182,7 +183,7 @@ class OrderRepository:
         rows = await self._session.execute(
             select(OrderRow.status, func.count()).group_by(OrderRow.status)
         )
-        return {status: count for status, count in rows.tuples()}
+        return {status: count for status, count in rows}
 
 
 class PaymentAttemptRepository:
@@ -197,7 +198,7 @@ class PaymentAttemptRepository:
     async def get(self, attempt_id: int) -> PaymentAttemptRow | None:
         return await self._session.get(PaymentAttemptRow, attempt_id)
 
-    async def update(self, attempt_id: int, **values: Any) -> None:
+    async def update(self, attempt_id: int, /, **values: Any) -> None:
         await self._session.execute(
             update(PaymentAttemptRow).where(PaymentAttemptRow.id == attempt_id).values(**values)
         )

@@ -44,6 +44,7 @@ class RefundRepository:
     async def transition(
         self,
         refund_id: str,
+        /,
         *,
         to: str,
         from_states: Collection[str],
@@ -58,7 +59,7 @@ class RefundRepository:
         )
         return rowcount(result) > 0
 
-    async def update_fields(self, refund_id: str, now: datetime, **values: Any) -> None:
+    async def update_fields(self, refund_id: str, now: datetime, /, **values: Any) -> None:
         await self._session.execute(
             update(RefundRow).where(RefundRow.id == refund_id).values(updated_at=now, **values)
         )

@@ -1,0 +1,1 @@
+"""Adapters: the use cases' ports implemented over ``mppay.wechatpay`` (and catalog files)."""

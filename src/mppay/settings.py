@@ -1,0 +1,122 @@
+"""Configuration from ``MPPAY_*`` environment variables (and an optional ``.env`` file).
+
+Real mode refuses to start with a missing or placeholder secret, naming the variable. Sandbox
+mode (``mppay serve --sandbox``, and the default when no merchant credentials are set) needs
+nothing: the in-process emulator provisions a merchant.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "read_pem_or_path"]
+
+_PLACEHOLDER = re.compile(
+    r"^(|changeme|change[-_ ]?me|todo|tbd|xxx+|placeholder|example|secret|password|dummy|test|"
+    r"your[-_ ].*|<.*>|\$\{.*\}|\.\.\.)$",
+    re.IGNORECASE,
+)
+
+# The variables that make a real merchant: if none is set, `mppay serve` runs the sandbox.
+MERCHANT_VARIABLES = (
+    "mchid",
+    "appid",
+    "app_secret",
+    "merchant_private_key",
+    "api_v3_key",
+    "api_v2_key",
+)
+
+
+_SECRETS = frozenset(
+    {"app_secret", "merchant_private_key", "api_v3_key", "api_v2_key", "admin_token"}
+)
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unusable; the message names the environment variable."""
+
+
+def _is_placeholder(value: str) -> bool:
+    stripped = value.strip()
+    return bool(_PLACEHOLDER.match(stripped)) or len(set(stripped)) == 1
+
+
+def read_pem_or_path(value: str, variable: str) -> str:
+    """PEM text as given, or the content of the file it names."""
+    if "-----BEGIN" in value:
+        return value.replace("\\n", "\n")
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise SettingsError(
+            f"{variable} must be PEM text or the path of a PEM file; {path} is not a file"
+        )
+    return path.read_text("ascii")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MPPAY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///var/mppay.sqlite3"
+    api_version: Literal["v3", "v2"] = "v3"
+    appid: str | None = None
+    app_secret: str | None = None
+    mchid: str | None = None
+    merchant_serial_no: str | None = None
+    merchant_private_key: str | None = Field(default=None, repr=False)
+    merchant_certificate: str | None = Field(default=None, repr=False)
+    api_v3_key: str | None = Field(default=None, repr=False)
+    api_v2_key: str | None = Field(default=None, repr=False)
+    wechatpay_public_key: str | None = Field(default=None, repr=False)
+    wechatpay_public_key_id: str | None = None
+    wechatpay_base_url: str = "https://api.mch.weixin.qq.com"
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
+    notify_base_url: str | None = None
+    admin_token: str | None = Field(default=None, repr=False)
+    order_ttl_seconds: int = Field(default=1800, ge=300, le=7 * 24 * 3600)
+    session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=300)
+    catalog_file: Path | None = None
+    v2_sign_type: Literal["MD5", "HMAC-SHA256"] = "HMAC-SHA256"
+    run_jobs: bool | None = None
+    log_level: str = "INFO"
+
+    @field_validator("wechatpay_base_url", "wechat_api_base_url", "notify_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    def has_merchant_credentials(self) -> bool:
+        return any(getattr(self, name) for name in MERCHANT_VARIABLES)
+
+    def check_real_mode(self) -> None:
+        """Raise ``SettingsError`` naming the first missing or placeholder variable."""
+        required = ["appid", "app_secret", "mchid", "notify_base_url", "admin_token"]
+        if self.api_version == "v3":
+            required += ["merchant_serial_no", "merchant_private_key", "api_v3_key"]
+        else:
+            required += ["api_v2_key"]
+        for name in required:
+            value = getattr(self, name)
+            variable = f"MPPAY_{name.upper()}"
+            if value is None or not str(value).strip():
+                raise SettingsError(f"{variable} is required outside sandbox mode")
+            if _is_placeholder(str(value)):
+                shown = "" if name in _SECRETS else f" ({value!r})"
+                raise SettingsError(f"{variable} looks like a placeholder{shown}, not a real value")
+        if self.api_v3_key is not None and len(self.api_v3_key.encode()) != 32:
+            raise SettingsError("MPPAY_API_V3_KEY must be exactly 32 characters")
+        if self.admin_token is not None and len(self.admin_token) < 16:
+            raise SettingsError("MPPAY_ADMIN_TOKEN must be at least 16 characters")
+        if (self.wechatpay_public_key is None) != (self.wechatpay_public_key_id is None):
+            raise SettingsError(
+                "MPPAY_WECHATPAY_PUBLIC_KEY and MPPAY_WECHATPAY_PUBLIC_KEY_ID must be set together"
+            )
+        if self.notify_base_url and not self.notify_base_url.startswith("https://"):
+            raise SettingsError("MPPAY_NOTIFY_BASE_URL must be an https:// URL WeChat can reach")

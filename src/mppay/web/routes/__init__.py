@@ -1,0 +1,1 @@
+"""Route modules: Mini Program API, WeChat notifications, operations API, health/metrics."""

@@ -1,0 +1,80 @@
+"""Operations API (Bearer ``MPPAY_ADMIN_TOKEN``): refunds, order search, full timelines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from mppay.domain.states import OrderStatus
+from mppay.usecases import admin, refunds
+from mppay.usecases.admin import OrderFilter
+from mppay.web.deps import AdminAuth, Ctx
+from mppay.web.schemas import (
+    AdminOrder,
+    AdminOrderDetail,
+    AdminOrderPage,
+    ErrorBody,
+    NotificationPublic,
+    PaymentAttemptPublic,
+    RefundCreate,
+    RefundPublic,
+    TimelineEntry,
+)
+
+router = APIRouter(
+    prefix="/admin/api",
+    tags=["operations"],
+    dependencies=[AdminAuth],
+    responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+
+
+@router.post(
+    "/orders/{order_id}/refunds", response_model=RefundPublic, status_code=status.HTTP_201_CREATED
+)
+async def create_refund(order_id: str, body: RefundCreate, ctx: Ctx) -> RefundPublic:
+    """Refund part or all of a paid order; never more than the refundable remainder."""
+    return RefundPublic.of(await refunds.create_refund(ctx, order_id, body.amount_fen, body.reason))
+
+
+@router.get("/orders", response_model=AdminOrderPage)
+async def search_orders(
+    ctx: Ctx,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    created_from: Annotated[
+        datetime | None, Query(alias="from", description="created at or after (ISO 8601)")
+    ] = None,
+    created_to: Annotated[
+        datetime | None, Query(alias="to", description="created before (ISO 8601)")
+    ] = None,
+    out_trade_no: str | None = None,
+    openid: str | None = None,
+    needs_review: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AdminOrderPage:
+    criteria = OrderFilter(
+        status=status_.value if status_ else None,
+        created_from=created_from,
+        created_to=created_to,
+        out_trade_no=out_trade_no,
+        openid=openid,
+        needs_review=needs_review,
+    )
+    rows = await admin.search_orders(ctx, criteria, limit=limit, offset=offset)
+    return AdminOrderPage(items=[AdminOrder.of(row) for row in rows], limit=limit, offset=offset)
+
+
+@router.get("/orders/{order_id}", response_model=AdminOrderDetail)
+async def order_detail(order_id: str, ctx: Ctx) -> AdminOrderDetail:
+    """The order with its prepay attempts, refunds, notifications and full timeline."""
+    dossier = await admin.get_order_dossier(ctx, order_id)
+    return AdminOrderDetail(
+        order=AdminOrder.of(dossier.order),
+        payment_attempts=[PaymentAttemptPublic.of(a) for a in dossier.attempts],
+        refunds=[RefundPublic.of(r) for r in dossier.refunds],
+        notifications=[NotificationPublic.of(n) for n in dossier.notifications],
+        timeline=[TimelineEntry.of(e) for e in dossier.events],
+    )

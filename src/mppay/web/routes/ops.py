@@ -1,0 +1,35 @@
+"""Liveness with a database check, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from mppay.web.deps import Ctx
+from mppay.web.metrics import Metrics
+from mppay.web.schemas import Health
+
+router = APIRouter(tags=["operations"])
+log = logging.getLogger(__name__)
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+async def healthz(ctx: Ctx) -> JSONResponse:
+    try:
+        async with ctx.uow(read_only=True) as uow:
+            await uow.session.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.warning("health check: database unreachable: %s", type(exc).__name__)
+        return JSONResponse({"status": "unhealthy", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request, ctx: Ctx) -> Response:
+    registry: Metrics = request.app.state.metrics
+    async with ctx.uow(read_only=True) as uow:
+        registry.set_order_counts(await uow.orders.count_by_status())
+    return Response(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
