@@ -6,6 +6,7 @@ import gzip
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import date
+from typing import Literal
 
 import httpx
 import pytest
@@ -69,7 +70,7 @@ def paths(server: FakeWeChatPay) -> list[str]:
     ],
 )
 async def test_trade_bill_asks_for_the_date_type_and_compression(
-    tar_type: str | None, query: bytes
+    tar_type: Literal["GZIP"] | None, query: bytes
 ) -> None:
     server = FakeWeChatPay(at(1700000000))
     server.reply(
@@ -78,7 +79,7 @@ async def test_trade_bill_asks_for_the_date_type_and_compression(
         body={"hash_type": "SHA1", "hash_value": v.BILL_711_SHA1, "download_url": DOWNLOAD_URL},
     )
     async with server.http() as http, client_on(server, http, make_config()) as client:
-        bill = await client.trade_bill(date(2023, 11, 14), tar_type=tar_type)  # type: ignore[arg-type]
+        bill = await client.trade_bill(date(2023, 11, 14), tar_type=tar_type)
     assert bill == trade_bill()
     assert server.requests[0].url.raw_path == b"/v3/bill/tradebill?" + query
     check_authorization(server.requests[0])

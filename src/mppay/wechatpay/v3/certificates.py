@@ -271,6 +271,3 @@ class PlatformCertificateStore:
         # WeChat lists every certificate that is still valid, so the list replaces ours.
         self._by_serial = {normalize_serial(c.serial_no): c for c in downloaded}
         self._last_success = self._clock.now()
-
-    def __len__(self) -> int:
-        return len(self._by_serial)
