@@ -6,13 +6,14 @@ Money columns are integer fen.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -28,6 +29,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Base",
+    "DiscrepancyRow",
     "IdempotencyKeyRow",
     "JobRow",
     "NotificationRow",
@@ -35,6 +37,7 @@ __all__ = [
     "OrderItemRow",
     "OrderRow",
     "PaymentAttemptRow",
+    "ReconciliationRunRow",
     "RefundRow",
     "SessionRow",
     "UTCDateTime",
@@ -102,7 +105,7 @@ class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_user_created", "user_id", "created_at"),
-        Index("ix_orders_status_next_sync", "status", "next_sync_at"),
+        Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_created_at", "created_at"),
     )
 
@@ -130,8 +133,6 @@ class OrderRow(Base):
     first_prepay_at: Mapped[datetime | None]
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     review_reason: Mapped[str | None] = mapped_column(Text)
-    next_sync_at: Mapped[datetime | None]
-    sync_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     items: Mapped[list[OrderItemRow]] = relationship(
         order_by="OrderItemRow.id", lazy="selectin", cascade="all, delete-orphan"
@@ -169,8 +170,6 @@ class PaymentAttemptRow(Base):
 
 class RefundRow(Base):
     __tablename__ = "refunds"
-    __table_args__ = (Index("ix_refunds_status_next_sync", "status", "next_sync_at"),)
-
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
@@ -187,8 +186,6 @@ class RefundRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
-    next_sync_at: Mapped[datetime | None]
-    sync_attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class NotificationRow(Base):
@@ -258,3 +255,34 @@ class JobRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class ReconciliationRunRow(Base):
+    """One reconciliation of one bill date; a re-run replaces it (unique bill_date)."""
+
+    __tablename__ = "reconciliation_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bill_date: Mapped[date] = mapped_column(Date, unique=True)
+    api_version: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16))  # RUNNING, DONE, NO_BILL, FAILED
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    bill_rows: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DiscrepancyRow(Base):
+    __tablename__ = "reconciliation_discrepancies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_runs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    resolution: Mapped[str] = mapped_column(String(16))  # OPEN, FIXED, HELD
+    out_trade_no: Mapped[str | None] = mapped_column(String(32))
+    out_refund_no: Mapped[str | None] = mapped_column(String(64))
+    transaction_id: Mapped[str | None] = mapped_column(String(32))
+    ours: Mapped[str | None] = mapped_column(Text)
+    theirs: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -126,7 +126,6 @@ async def _close_locally(
             from_states=[OrderStatus.PENDING],
             now=now,
             closed_at=now,
-            next_sync_at=None,
         )
         if moved:
             await uow.events.append(

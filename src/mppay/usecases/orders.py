@@ -14,6 +14,7 @@ from mppay.domain.states import OrderStatus
 from mppay.store.models import OrderItemRow, OrderRow, UserRow
 from mppay.usecases.context import ServiceContext
 from mppay.usecases.errors import Conflict, InvalidInput, NotFound, UpstreamUnavailable
+from mppay.usecases.followups import enqueue_order_expiry
 from mppay.usecases.trade_sync import refresh_order
 
 __all__ = ["CreatedOrder", "OrderPage", "create_order", "get_user_order", "list_user_orders"]
@@ -88,7 +89,6 @@ async def create_order(
         updated_at=now,
         expires_at=now + ctx.order_ttl,
         needs_review=False,
-        sync_attempts=0,
         items=[
             OrderItemRow(
                 product_id=line.product_id,
@@ -109,6 +109,7 @@ async def create_order(
             source="api",
             detail={"amount_total_fen": total_fen, "lines": len(priced)},
         )
+        await enqueue_order_expiry(uow, order.id, order.expires_at, now)
         if idempotency_key is not None:
             claimed = await uow.idempotency.claim(
                 user.id, idempotency_key, request_hash, order.id, now

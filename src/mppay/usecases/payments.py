@@ -16,6 +16,7 @@ from mppay.domain.timing import MIN_PAY_WINDOW, prepay_expires_at, prepay_reusab
 from mppay.store.models import OrderRow, PaymentAttemptRow, UserRow
 from mppay.usecases.context import ServiceContext
 from mppay.usecases.errors import Conflict, NotFound, UpstreamRefused, UpstreamUnavailable
+from mppay.usecases.followups import enqueue_order_sync
 from mppay.usecases.ports import (
     AlreadyClosed,
     AlreadyPaid,
@@ -23,7 +24,6 @@ from mppay.usecases.ports import (
     PrepayCommand,
     Refused,
 )
-from mppay.usecases.sync_schedule import first_sync_at
 from mppay.usecases.trade_sync import refresh_order
 
 __all__ = ["PaymentStart", "pay_order"]
@@ -80,9 +80,8 @@ async def pay_order(
             )
         )
         await uow.orders.set_first_prepay(order.id, now)
-        if order.next_sync_at is None:
-            # Recovery for a notification that never comes starts as soon as WeChat knows the order.
-            await uow.orders.schedule_sync(order.id, first_sync_at(now), attempts=0)
+        # Recovery for a notification that never comes starts as soon as WeChat knows the order.
+        await enqueue_order_sync(uow, order.id, now)
         await uow.events.append(order.id, OrderEventType.PREPAY_REQUESTED, at=now, source="api")
         await uow.commit()
         attempt_id = attempt.id

@@ -86,7 +86,7 @@ async def apply_refund_snapshot(
     target = snapshot.status
     if target is RefundStatus.PROCESSING:
         return RefundApplyResult.STILL_PROCESSING
-    extra: dict[str, object] = {"next_sync_at": None if target.is_final else refund.next_sync_at}
+    extra: dict[str, object] = {}
     if target is RefundStatus.SUCCESS:
         extra["succeeded_at"] = snapshot.success_time or now
     if target is RefundStatus.ABNORMAL:

@@ -17,9 +17,9 @@ from mppay.domain.states import OrderStatus, RefundStatus
 from mppay.store.models import RefundRow
 from mppay.usecases.context import ServiceContext
 from mppay.usecases.errors import Conflict, InvalidInput, NotFound, UpstreamRefused
+from mppay.usecases.followups import enqueue_refund_sync
 from mppay.usecases.ports import OutcomeUnknown, RefundCommand, Refused, UnknownAtWeChat
 from mppay.usecases.refund_sync import apply_refund_snapshot
-from mppay.usecases.sync_schedule import next_refund_sync_at
 
 __all__ = ["create_refund", "submit_refund", "sync_refund"]
 
@@ -70,10 +70,9 @@ async def create_refund(
             created_at=now,
             updated_at=now,
             needs_attention=False,
-            next_sync_at=next_refund_sync_at(now, 0),
-            sync_attempts=0,
         )
         await uow.refunds.add(refund)
+        await enqueue_refund_sync(uow, refund.id, now)
         await uow.events.append(
             order.id,
             OrderEventType.REFUND_REQUESTED,
@@ -121,7 +120,6 @@ async def submit_refund(ctx: ServiceContext, refund_id: str) -> RefundRow:
                 submit_state="UNKNOWN",
                 error_code=exc.code,
                 error_message=exc.message[:500],
-                next_sync_at=next_refund_sync_at(now, 0),
             )
             await uow.events.append(
                 order.id,
@@ -172,7 +170,6 @@ async def _rejected(ctx: ServiceContext, refund: RefundRow, exc: Refused) -> Ref
             submit_state="REJECTED",
             error_code=exc.code,
             error_message=exc.message[:500],
-            next_sync_at=None,
         )
         if moved:
             await uow.orders.release_refund(refund.order_id, refund.amount_fen, now)
@@ -217,20 +214,12 @@ async def sync_refund(ctx: ServiceContext, refund_id: str) -> RefundRow:
             except UpstreamRefused:
                 return await _reload(ctx, refund.id)
         raise
-    now = ctx.clock.now()
     async with ctx.uow() as uow:
         locked_order = await uow.orders.get(order.id, for_update=True)
         current = await uow.refunds.get(refund.id)
         assert locked_order is not None
         assert current is not None
         await apply_refund_snapshot(ctx, uow, locked_order, current, snapshot, source="refund_sync")
-        attempts = current.sync_attempts + 1
-        await uow.refunds.update_fields(
-            refund.id,
-            now,
-            sync_attempts=attempts,
-            next_sync_at=None if snapshot.status.is_final else next_refund_sync_at(now, attempts),
-        )
         fresh = await uow.refunds.get(refund.id)
         await uow.commit()
     assert fresh is not None

@@ -109,7 +109,6 @@ async def _apply_paid(
         now=now,
         transaction_id=snapshot.transaction_id,
         paid_at=snapshot.success_time or now,
-        next_sync_at=None,
     )
     if moved:
         detail = {
@@ -161,7 +160,6 @@ async def _apply_closed(
         from_states=order_sources_for(OrderStatus.CLOSED),
         now=now,
         closed_at=now,
-        next_sync_at=None,
     )
     if moved:
         await uow.events.append(

@@ -159,26 +159,6 @@ class OrderRepository:
             .values(first_prepay_at=at)
         )
 
-    async def schedule_sync(
-        self, order_id: str, at: datetime | None, *, attempts: int | None = None
-    ) -> None:
-        values: dict[str, Any] = {"next_sync_at": at}
-        if attempts is not None:
-            values["sync_attempts"] = attempts
-        await self._session.execute(
-            update(OrderRow).where(OrderRow.id == order_id).values(**values)
-        )
-
-    async def due_for_sync(self, now: datetime, *, limit: int) -> list[OrderRow]:
-        """PENDING orders whose next sync time has come, oldest due first."""
-        rows = await self._session.scalars(
-            select(OrderRow)
-            .where(OrderRow.status == "PENDING", OrderRow.next_sync_at <= now)
-            .order_by(OrderRow.next_sync_at)
-            .limit(limit)
-        )
-        return list(rows)
-
     async def count_by_status(self) -> dict[str, int]:
         rows = await self._session.execute(
             select(OrderRow.status, func.count()).group_by(OrderRow.status)

@@ -63,16 +63,3 @@ class RefundRepository:
         await self._session.execute(
             update(RefundRow).where(RefundRow.id == refund_id).values(updated_at=now, **values)
         )
-
-    async def due_for_sync(self, now: datetime, *, limit: int) -> list[RefundRow]:
-        """Refunds not final yet whose next sync time has come."""
-        rows = await self._session.scalars(
-            select(RefundRow)
-            .where(
-                RefundRow.status.in_(["PROCESSING", "ABNORMAL"]),
-                RefundRow.next_sync_at <= now,
-            )
-            .order_by(RefundRow.next_sync_at)
-            .limit(limit)
-        )
-        return list(rows)
