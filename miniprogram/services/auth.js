@@ -8,7 +8,7 @@
 const http = require('../utils/http')
 const wxp = require('../utils/wx-promise')
 
-const SESSION_KEY = 'mppay_session'
+const STORAGE_KEY = 'mppay_session'
 // Log in again slightly before the server-side expiry.
 const EXPIRY_MARGIN_MS = 60 * 1000
 
@@ -33,7 +33,7 @@ function expiryMs(value) {
 function readSession() {
   let stored
   try {
-    stored = wx.getStorageSync(SESSION_KEY)
+    stored = wx.getStorageSync(STORAGE_KEY)
   } catch (err) {
     return null
   }
@@ -49,7 +49,7 @@ function isUsable(session) {
 
 function clearSession() {
   try {
-    wx.removeStorageSync(SESSION_KEY)
+    wx.removeStorageSync(STORAGE_KEY)
   } catch (err) {
     // nothing stored or storage unavailable: either way there is no session to clear
   }
@@ -76,7 +76,7 @@ async function doLogin() {
     throw new http.ApiError({ status: 200, code: 'BAD_RESPONSE', message: 'The server sent no session token', data: data })
   }
   try {
-    wx.setStorageSync(SESSION_KEY, { token: data.token, expires_at: data.expires_at })
+    wx.setStorageSync(STORAGE_KEY, { token: data.token, expires_at: data.expires_at })
   } catch (err) {
     // storage full or unavailable: the token still works for this call
   }
@@ -126,7 +126,7 @@ function logout() {
 }
 
 module.exports = {
-  SESSION_KEY: SESSION_KEY,
+  STORAGE_KEY: STORAGE_KEY,
   getToken: getToken,
   login: login,
   renewToken: renewToken,

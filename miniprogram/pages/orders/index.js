@@ -19,13 +19,19 @@ Page({
   _nextCursor: null,
   _loadingMore: false,
   _loaded: false,
+  _shown: false,
 
   onLoad() {
     return this.reload()
   },
 
   onShow() {
-    // Coming back from an order's detail (paid, cancelled): show the current truth.
+    // WeChat calls onShow right after onLoad: only later shows (coming back from an order's
+    // detail, where it may have been paid or cancelled) reload, to show the current truth.
+    if (!this._shown) {
+      this._shown = true
+      return
+    }
     if (this._loaded) return this.reload()
   },
 

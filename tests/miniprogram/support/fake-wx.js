@@ -50,8 +50,11 @@ function parseUrl(url) {
  * @param {function} [opts.onPay] called with the requestPayment options when the user pays
  * @param {boolean|function} [opts.modalConfirm] what the user taps in showModal (default true)
  * @param {string|null} [opts.loginFail] errMsg to fail wx.login with
+ * @param {JSON} [opts.JSON] the JSON of the realm the page runs in (a jsdom window's, so that
+ *        arrays handed to the page are that realm's arrays, as they are in a browser)
  */
 function createFakeWx(opts = {}) {
+  const realmJSON = opts.JSON || JSON
   const calls = []
   const violations = []
   const storage = new Map()
@@ -175,7 +178,7 @@ function createFakeWx(opts = {}) {
         let data = res.data
         if (typeof data !== 'string') data = JSON.stringify(data === undefined ? '' : data)
         if ((options.dataType || 'json') === 'json') {
-          try { data = JSON.parse(data) } catch (e) { /* not JSON: the platform passes the text */ }
+          try { data = realmJSON.parse(data) } catch (e) { /* not JSON: the platform passes the text */ }
         }
         return ok('request', { statusCode: res.statusCode, data, header: res.header || {}, cookies: [] })
       }, entry)
@@ -221,7 +224,7 @@ function createFakeWx(opts = {}) {
 
     getStorageSync(key) {
       record('getStorageSync', { key })
-      return storage.has(key) ? jsonClone(storage.get(key)) : ''
+      return storage.has(key) ? realmJSON.parse(JSON.stringify(storage.get(key))) : ''
     },
     setStorageSync(key, value) {
       record('setStorageSync', { key, value })

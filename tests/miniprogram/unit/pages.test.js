@@ -301,6 +301,18 @@ describe('orders page', () => {
     assert.equal(page.data.status, 'empty')
   })
 
+  test('the first onShow (right after onLoad) does not load twice; coming back reloads', async () => {
+    const e = env()
+    const page = loadPage('pages/orders/index', e)
+    const loading = page.onLoad({})
+    page.onShow()
+    await loading
+    const lists = () => e.service.requestsTo('GET', '/api/orders').filter((r) => r.path === '/api/orders').length
+    assert.equal(lists(), 1)
+    await page.onShow()
+    assert.equal(lists(), 2)
+  })
+
   test('tapping an order opens its detail', async () => {
     const e = env()
     const page = loadPage('pages/orders/index', e)
