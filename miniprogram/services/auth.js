@@ -5,6 +5,7 @@
 // - renewToken(stale) is what utils/request calls after a 401: if another caller already
 //   replaced the stale token it is reused, otherwise one fresh login is made.
 
+const format = require('../utils/format')
 const http = require('../utils/http')
 const wxp = require('../utils/wx-promise')
 
@@ -22,11 +23,7 @@ let inflight = null
  */
 function expiryMs(value) {
   if (typeof value === 'number' && isFinite(value)) return value < 1e11 ? value * 1000 : value
-  if (typeof value === 'string' && value) {
-    const parsed = Date.parse(value)
-    if (!isNaN(parsed)) return parsed
-  }
-  return null
+  return format.parseIso(value)
 }
 
 /** @returns {{token: string, expires_at?: any} | null} */

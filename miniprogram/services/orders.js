@@ -143,7 +143,7 @@ function toOrderView(order) {
         key: String(index),
         name: String(item.name || item.product_id || ''),
         quantity: item.quantity,
-        amountText: format.priceOrEmpty(item.amount_fen)
+        amountText: format.priceOrEmpty(item.line_total_fen)
       }
     }),
     canCancel: order.status === 'PENDING',

@@ -18,6 +18,18 @@ function statusText(status) {
   return /** @type {Record<string, string>} */ (STATUS_TEXT)[status] || status || 'Unknown'
 }
 
+/**
+ * Parses the service's ISO 8601 timestamps. Python's isoformat() may carry microseconds
+ * ("...:00.123456+00:00"), which not every phone's JS engine accepts: cut to milliseconds.
+ * @param {any} value
+ * @returns {number | null} epoch ms, or null if absent / unparseable
+ */
+function parseIso(value) {
+  if (typeof value !== 'string' || !value) return null
+  const ms = Date.parse(value.replace(/(\.\d{3})\d+/, '$1'))
+  return isNaN(ms) ? null : ms
+}
+
 /** @param {number} n */
 function pad2(n) {
   return (n < 10 ? '0' : '') + String(n)
@@ -28,9 +40,8 @@ function pad2(n) {
  * @returns {string} "YYYY-MM-DD HH:mm" in the phone's time zone, or '' if absent / unparseable
  */
 function formatTime(value) {
-  if (typeof value !== 'string' || !value) return ''
-  const ms = Date.parse(value)
-  if (isNaN(ms)) return ''
+  const ms = parseIso(value)
+  if (ms === null) return ''
   const d = new Date(ms)
   return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) +
     ' ' + pad2(d.getHours()) + ':' + pad2(d.getMinutes())
@@ -46,6 +57,7 @@ function priceOrEmpty(fen) {
 
 module.exports = {
   statusText: statusText,
+  parseIso: parseIso,
   formatTime: formatTime,
   priceOrEmpty: priceOrEmpty
 }

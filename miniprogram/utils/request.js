@@ -1,6 +1,7 @@
 // The one request function every service uses.
 //
-// - adds `Authorization: Bearer <token>` (logging in first if needed, see services/auth)
+// - adds `Authorization: Bearer <token>` (logging in first if needed, see services/auth);
+//   `auth: false` is for the public endpoints (GET /api/products): no login, no token
 // - 2xx -> the response body; anything else -> ApiError (statusCode is checked in utils/http,
 //   because wx.request reports 4xx/5xx through `success`)
 // - on 401: logs in again ONCE and retries ONCE with the same method, body and headers (so an
@@ -26,10 +27,11 @@ function sendWithToken(opts, token) {
 
 /**
  * @param {{method?: 'GET' | 'POST', path: string, query?: Record<string, any>,
- *          data?: object, header?: Record<string, string>}} opts
+ *          data?: object, header?: Record<string, string>, auth?: boolean}} opts
  * @returns {Promise<any>} the body of the 2xx response
  */
 async function request(opts) {
+  if (opts.auth === false) return http.send(opts)
   const token = await auth.getToken()
   try {
     return await sendWithToken(opts, token)

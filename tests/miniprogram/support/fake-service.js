@@ -103,10 +103,10 @@ function createFakeService(options = {}) {
         name: product.name,
         quantity: item.quantity,
         unit_price_fen: product.price_fen,
-        amount_fen: product.price_fen * item.quantity,
+        line_total_fen: product.price_fen * item.quantity,
       }
     })
-    const total = lines.reduce((sum, line) => sum + line.amount_fen, 0)
+    const total = lines.reduce((sum, line) => sum + line.line_total_fen, 0)
     const order = {
       id: String(seq),
       out_trade_no: `MP2024050100${String(seq).padStart(4, '0')}`,

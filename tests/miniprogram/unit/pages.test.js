@@ -58,6 +58,14 @@ describe('products page', () => {
     assert.equal(page.data.status, 'ready')
   })
 
+  test('the list is public: no wx.login, no token', async () => {
+    const e = env()
+    const page = loadPage('pages/products/index', e)
+    await page.onLoad({})
+    assert.equal(e.fake.callsTo('login').length, 0)
+    assert.equal(e.service.requests[0].header.Authorization, undefined)
+  })
+
   test('tapping a product opens its confirmation page', async () => {
     const e = env()
     const page = loadPage('pages/products/index', e)
@@ -274,8 +282,8 @@ describe('orders page', () => {
   test('lists my orders newest first, one page at a time', async () => {
     const e = env()
     e.config = { ...FAST, ordersPageSize: 10 }
-    const products = loadPage('pages/products/index', e) // any page: logs in
-    await products.onLoad({})
+    const first = loadPage('pages/orders/index', e) // logs in (empty list)
+    await first.onLoad({})
     const token = e.fake.storage.get('mppay_session').token
     e.service.seedOrders(token, 23)
     const page = loadPage('pages/orders/index', e)
@@ -289,9 +297,9 @@ describe('orders page', () => {
     assert.equal(page.data.hasMore, false)
     assert.deepEqual(page.data.items.map((o) => o.id), Array.from({ length: 23 }, (_, i) => String(23 - i)))
     const lists = e.service.requestsTo('GET', '/api/orders').filter((r) => r.path === '/api/orders')
-    assert.deepEqual(lists.map((r) => r.query), [{ limit: '10' }, { limit: '10', cursor: '13' }, { limit: '10', cursor: '3' }])
+    assert.deepEqual(lists.map((r) => r.query), [{ limit: '10' }, { limit: '10' }, { limit: '10', cursor: '13' }, { limit: '10', cursor: '3' }])
     await page.onLoadMoreTap() // nothing more to load
-    assert.equal(e.service.requestsTo('GET', '/api/orders').filter((r) => r.path === '/api/orders').length, 3)
+    assert.equal(e.service.requestsTo('GET', '/api/orders').filter((r) => r.path === '/api/orders').length, 4)
   })
 
   test('no orders: an empty state', async () => {

@@ -74,6 +74,7 @@ test('an expired stored token is replaced before it is used', async () => {
 test('expires_at is understood as ISO text, unix seconds or unix ms', () => {
   const { auth } = setup()
   assert.equal(auth.expiryMs('2024-05-01T08:00:00Z'), Date.parse('2024-05-01T08:00:00Z'))
+  assert.equal(auth.expiryMs('2024-05-01T08:00:00.123456+00:00'), Date.parse('2024-05-01T08:00:00.123Z'))
   assert.equal(auth.expiryMs(1714550400), 1714550400000)
   assert.equal(auth.expiryMs(1714550400000), 1714550400000)
   assert.equal(auth.expiryMs(undefined), null)
