@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from mppay.domain.states import RefundStatus
-from mppay.domain.wechat_facts import RefundSnapshot, TradeSnapshot
+from mppay.domain.wechat_facts import BillEntry, RefundSnapshot, TradeSnapshot
 from mppay.usecases.ports import (
     AlreadyPaid,
     LoginIdentity,
@@ -66,6 +66,7 @@ class FakeGateway:
         self.trades: dict[str, FakeTrade] = {}
         self._ids = itertools.count(1)
         self.fail_next: list[Exception] = []
+        self.bill: dict[date, list[BillEntry]] = {}
         self.calls: list[str] = []
 
     def _maybe_fail(self, name: str) -> None:
@@ -212,9 +213,11 @@ class FakeGateway:
             "application/json",
         )
 
-    async def bill_chunks(self, bill_date: date) -> AsyncIterator[bytes]:
-        raise NoBill("no bill in the fake")
-        yield b""  # pragma: no cover - makes this an async generator
+    async def bill_entries(self, bill_date: date) -> AsyncIterator[BillEntry]:
+        for entry in self.bill.get(bill_date, []):
+            yield entry
+        if bill_date not in self.bill:
+            raise NoBill("no bill for that day", code="NO_STATEMENT_EXIST")
 
 
 class FakeLogin:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import date
 from typing import Protocol, TypeVar
 
-from mppay.domain.wechat_facts import RefundSnapshot, TradeSnapshot
+from mppay.domain.wechat_facts import BillEntry, RefundSnapshot, TradeSnapshot
 from mppay.usecases.ports import (
     LoginGateway,
     LoginIdentity,
@@ -99,8 +99,8 @@ class InstrumentedGateway:
     def nack(self, status_code: int, message: str) -> NotifyReply:
         return self.inner.nack(status_code, message)
 
-    def bill_chunks(self, bill_date: date) -> AsyncIterator[bytes]:
-        return self.inner.bill_chunks(bill_date)
+    def bill_entries(self, bill_date: date) -> AsyncIterator[BillEntry]:
+        return self.inner.bill_entries(bill_date)
 
 
 class InstrumentedLogin:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import date, datetime
 from typing import Literal
 
+from mppay.adapters.bills import bill_entries
 from mppay.adapters.errors import to_port_error
 from mppay.adapters.snapshots import (
     refund_from_v2_record,
@@ -13,7 +14,7 @@ from mppay.adapters.snapshots import (
     trade_from_v2_order,
 )
 from mppay.domain.timing import V2_MIN_TIME_EXPIRE_WINDOW
-from mppay.domain.wechat_facts import RefundSnapshot, TradeSnapshot
+from mppay.domain.wechat_facts import BillEntry, RefundSnapshot, TradeSnapshot
 from mppay.usecases.ports import (
     GatewayError,
     NoBill,
@@ -167,7 +168,10 @@ class WeChatPayV2Gateway:
     def nack(self, status_code: int, message: str) -> NotifyReply:
         return NotifyReply(status_code, ack_fail(message[:120]), "application/xml")
 
-    async def bill_chunks(self, bill_date: date) -> AsyncIterator[bytes]:
+    def bill_entries(self, bill_date: date) -> AsyncIterator[BillEntry]:
+        return bill_entries(self._bill_chunks(bill_date))
+
+    async def _bill_chunks(self, bill_date: date) -> AsyncIterator[bytes]:
         try:
             content = await self.client.download_bill(bill_date, tar_type="GZIP")
         except wx.WeChatPayError as exc:

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import date
 from typing import Literal
 
+from mppay.adapters.bills import bill_entries
 from mppay.adapters.errors import to_port_error
 from mppay.adapters.snapshots import refund_from_v3, trade_from_v3
-from mppay.domain.wechat_facts import RefundSnapshot, TradeSnapshot
+from mppay.domain.wechat_facts import BillEntry, RefundSnapshot, TradeSnapshot
 from mppay.usecases.ports import (
     NoBill,
     NotificationRejected,
@@ -139,7 +140,10 @@ class WeChatPayV3Gateway:
         body = json.dumps({"code": "FAIL", "message": message[:200]}, ensure_ascii=False)
         return NotifyReply(status_code, body.encode("utf-8"), "application/json")
 
-    async def bill_chunks(self, bill_date: date) -> AsyncIterator[bytes]:
+    def bill_entries(self, bill_date: date) -> AsyncIterator[BillEntry]:
+        return bill_entries(self._bill_chunks(bill_date))
+
+    async def _bill_chunks(self, bill_date: date) -> AsyncIterator[bytes]:
         try:
             bill = await self.client.trade_bill(bill_date)
             async for chunk in self.client.iter_bill(bill):

@@ -13,6 +13,7 @@ from enum import StrEnum
 from .states import RefundStatus
 
 __all__ = [
+    "BillEntry",
     "Mismatch",
     "RefundSnapshot",
     "TradeOutcome",
@@ -112,3 +113,24 @@ class Mismatch:
 
     def __str__(self) -> str:
         return f"{self.field}: ours={self.ours!r} wechat={self.theirs!r}"
+
+
+@dataclass(frozen=True)
+class BillEntry:
+    """One row of WeChat's trade bill: a payment (``out_refund_no`` empty) or a refund."""
+
+    trade_time: datetime
+    appid: str
+    mchid: str
+    out_trade_no: str
+    transaction_id: str
+    trade_state: str
+    total_fen: int
+    out_refund_no: str
+    refund_id: str
+    refund_fen: int
+    refund_status: str
+
+    @property
+    def is_refund(self) -> bool:
+        return bool(self.out_refund_no)

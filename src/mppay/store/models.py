@@ -107,6 +107,7 @@ class OrderRow(Base):
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_created_at", "created_at"),
+        Index("ix_orders_paid_at", "paid_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -170,6 +171,7 @@ class PaymentAttemptRow(Base):
 
 class RefundRow(Base):
     __tablename__ = "refunds"
+    __table_args__ = (Index("ix_refunds_succeeded_at", "succeeded_at"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
@@ -277,7 +279,9 @@ class DiscrepancyRow(Base):
     __tablename__ = "reconciliation_discrepancies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("reconciliation_runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("reconciliation_runs.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(32))
     resolution: Mapped[str] = mapped_column(String(16))  # OPEN, FIXED, HELD
     out_trade_no: Mapped[str | None] = mapped_column(String(32))

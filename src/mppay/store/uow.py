@@ -15,6 +15,7 @@ from .repos import (
     NotificationRepository,
     OrderRepository,
     PaymentAttemptRepository,
+    ReconciliationRepository,
     RefundRepository,
     SessionRepository,
     UserRepository,
@@ -37,6 +38,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(session)
         self.events = EventRepository(session)
         self.jobs = JobRepository(session)
+        self.reconciliations = ReconciliationRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, Protocol
 
-from mppay.domain.wechat_facts import RefundSnapshot, TradeSnapshot
+from mppay.domain.wechat_facts import BillEntry, RefundSnapshot, TradeSnapshot
 
 __all__ = [
     "AlreadyClosed",
@@ -182,8 +182,13 @@ class PaymentGateway(Protocol):
 
     def nack(self, status_code: int, message: str) -> NotifyReply: ...
 
-    def bill_chunks(self, bill_date: date) -> AsyncIterator[bytes]:
-        """The uncompressed trade bill of ``bill_date`` (digest checked at the end)."""
+    def bill_entries(self, bill_date: date) -> AsyncIterator[BillEntry]:
+        """The rows of the ``ALL`` trade bill of ``bill_date``, streamed in constant memory.
+
+        Raises ``NoBill`` when there is none (no trades, or not generated yet) and
+        ``OutcomeUnknown`` when it cannot be fetched or its digest does not match (raised at
+        the end of the stream: consumers must not commit before the iteration completes).
+        """
         ...
 
 

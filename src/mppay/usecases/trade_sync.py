@@ -183,10 +183,13 @@ async def _apply_closed(
     return TradeApplyResult.CONFLICT
 
 
-async def refresh_order(ctx: ServiceContext, order_id: str, *, source: str) -> OrderRow:
+async def refresh_order(
+    ctx: ServiceContext, order_id: str, *, source: str, include_closed: bool = False
+) -> OrderRow:
     """Query WeChat for a PENDING order and apply the answer; returns the fresh order.
 
-    Orders never sent to WeChat are returned as they are. A query failure raises
+    ``include_closed`` also asks about a CLOSED order (reconciliation found it paid at
+    WeChat). Orders never sent to WeChat are returned as they are. A query failure raises
     ``UpstreamUnavailable`` (the caller may still show the stored state).
     """
     async with ctx.uow(read_only=True) as uow:
@@ -194,7 +197,8 @@ async def refresh_order(ctx: ServiceContext, order_id: str, *, source: str) -> O
         if order is None:
             raise NotFound("ORDER_NOT_FOUND", f"no order {order_id}")
         sent = await uow.attempts.any_sent(order_id)
-    if order.status != OrderStatus.PENDING or not sent:
+    askable = {OrderStatus.PENDING, OrderStatus.CLOSED} if include_closed else {OrderStatus.PENDING}
+    if order.status not in askable or not sent:
         return order
     gateway = ctx.gateway_for(order.api_version)
     try:

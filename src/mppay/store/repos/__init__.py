@@ -5,6 +5,7 @@ from .idempotency import IdempotencyRepository
 from .jobs import JobRepository
 from .notifications import NotificationRepository
 from .orders import OrderRepository, PaymentAttemptRepository
+from .reconciliations import ReconciliationRepository
 from .refunds import RefundRepository
 from .users import SessionRepository, UserRepository
 
@@ -15,6 +16,7 @@ __all__ = [
     "NotificationRepository",
     "OrderRepository",
     "PaymentAttemptRepository",
+    "ReconciliationRepository",
     "RefundRepository",
     "SessionRepository",
     "UserRepository",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mppay.store.models import JobRow
@@ -103,6 +103,42 @@ class JobRepository:
         )
         return rowcount(result) > 0
 
+    async def reschedule(
+        self,
+        job_id: int,
+        worker_id: str,
+        now: datetime,
+        *,
+        run_at: datetime,
+        payload: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue the job again for ``run_at`` as planned work (not a failure: attempts reset)."""
+        values: dict[str, Any] = {
+            "status": QUEUED,
+            "run_at": run_at,
+            "attempts": 0,
+            "last_error": None,
+            "locked_by": None,
+            "locked_until": None,
+            "updated_at": now,
+        }
+        if payload is not None:
+            values["payload"] = payload
+        result = await self._session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.locked_by == worker_id, JobRow.status == RUNNING)
+            .values(**values)
+        )
+        return rowcount(result) > 0
+
+    async def extend_lease(self, job_ids: list[int], worker_id: str, until: datetime) -> None:
+        """Heartbeat: keep the jobs this worker is still running."""
+        await self._session.execute(
+            update(JobRow)
+            .where(JobRow.id.in_(job_ids), JobRow.locked_by == worker_id, JobRow.status == RUNNING)
+            .values(locked_until=until)
+        )
+
     async def retry_later(
         self, job_id: int, worker_id: str, now: datetime, *, run_at: datetime, error: str
     ) -> str:
@@ -138,6 +174,12 @@ class JobRepository:
                 updated_at=now,
             )
         )
+
+    async def count_by_status(self) -> dict[str, int]:
+        rows = await self._session.execute(
+            select(JobRow.status, func.count()).group_by(JobRow.status)
+        )
+        return {status: count for status, count in rows}
 
     async def by_status(self, status: str, *, limit: int = 100) -> list[JobRow]:
         rows = await self._session.scalars(

@@ -159,6 +159,33 @@ class OrderRepository:
             .values(first_prepay_at=at)
         )
 
+    async def by_out_trade_nos(self, numbers: Sequence[str]) -> dict[str, OrderRow]:
+        if not numbers:
+            return {}
+        rows = await self._session.scalars(
+            select(OrderRow).where(OrderRow.out_trade_no.in_(list(numbers)))
+        )
+        return {row.out_trade_no: row for row in rows}
+
+    async def paid_between(
+        self, start: datetime, end: datetime, *, after_id: str, limit: int
+    ) -> list[tuple[str, str, datetime]]:
+        """(id, out_trade_no, paid_at) of orders paid in [start, end), in id order after ``after_id``."""
+        rows = await self._session.execute(
+            select(OrderRow.id, OrderRow.out_trade_no, OrderRow.paid_at)
+            .where(
+                OrderRow.paid_at >= start,
+                OrderRow.paid_at < end,
+                OrderRow.status.in_(["PAID", "PARTIALLY_REFUNDED", "REFUNDED"]),
+                OrderRow.id > after_id,
+            )
+            .order_by(OrderRow.id)
+            .limit(limit)
+        )
+        return [
+            (order_id, number, paid_at) for order_id, number, paid_at in rows if paid_at is not None
+        ]
+
     async def count_by_status(self) -> dict[str, int]:
         rows = await self._session.execute(
             select(OrderRow.status, func.count()).group_by(OrderRow.status)

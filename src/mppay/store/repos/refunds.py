@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -63,3 +63,28 @@ class RefundRepository:
         await self._session.execute(
             update(RefundRow).where(RefundRow.id == refund_id).values(updated_at=now, **values)
         )
+
+    async def by_out_refund_nos(self, numbers: Sequence[str]) -> dict[str, RefundRow]:
+        if not numbers:
+            return {}
+        rows = await self._session.scalars(
+            select(RefundRow).where(RefundRow.out_refund_no.in_(list(numbers)))
+        )
+        return {row.out_refund_no: row for row in rows}
+
+    async def succeeded_between(
+        self, start: datetime, end: datetime, *, after_id: str, limit: int
+    ) -> list[tuple[str, str, datetime]]:
+        """(id, out_refund_no, succeeded_at) of refunds that succeeded in [start, end)."""
+        rows = await self._session.execute(
+            select(RefundRow.id, RefundRow.out_refund_no, RefundRow.succeeded_at)
+            .where(
+                RefundRow.succeeded_at >= start,
+                RefundRow.succeeded_at < end,
+                RefundRow.status == "SUCCESS",
+                RefundRow.id > after_id,
+            )
+            .order_by(RefundRow.id)
+            .limit(limit)
+        )
+        return [(refund_id, number, at) for refund_id, number, at in rows if at is not None]
