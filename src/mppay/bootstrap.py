@@ -26,6 +26,7 @@ from mppay.adapters.login import WeChatLoginGateway
 from mppay.adapters.wechatpay_v2 import WeChatPayV2Gateway
 from mppay.adapters.wechatpay_v3 import WeChatPayV3Gateway
 from mppay.domain.catalog import Catalog
+from mppay.jobs.worker import Worker
 from mppay.settings import Settings, SettingsError, read_pem_or_path
 from mppay.store.db import create_engine
 from mppay.store.migrate import upgrade_to_head_async
@@ -60,6 +61,8 @@ class Service:
     metrics: Metrics
     v3_client: WeChatPayV3Client | None
     closers: list[Closer] = field(default_factory=list)
+    # The in-process worker, when one runs (sandbox / SQLite): lets callers wake it.
+    worker: Worker | None = None
 
     async def aclose(self) -> None:
         for close in reversed(self.closers):

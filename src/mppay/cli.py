@@ -1,7 +1,8 @@
-"""The ``mppay`` command line."""
+"""The ``mppay`` command line. Imports happen inside commands so ``mppay --help`` is instant."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,127 @@ app = typer.Typer(help="mppay: WeChat Mini Program payments, self-hosted.", no_a
 @app.callback()
 def _root() -> None:
     """mppay: WeChat Mini Program payments, self-hosted."""
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"mppay: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the service.")] = 8000,
+    sandbox: Annotated[
+        bool | None,
+        typer.Option(
+            "--sandbox/--real",
+            help="Sandbox: run the WeChat Pay emulator in-process with a sandbox merchant. "
+            "Default: sandbox when no merchant credentials are configured.",
+        ),
+    ] = None,
+    emulator_port: Annotated[
+        int, typer.Option(help="Port of the in-process emulator (sandbox).")
+    ] = 8090,
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the background jobs in this process "
+            "(default: yes with SQLite or in sandbox; run `mppay worker` otherwise).",
+        ),
+    ] = None,
+) -> None:
+    """Start the payment service (the README's `make run`)."""
+    import asyncio
+
+    from mppay.logs import configure_logging
+    from mppay.serve import serve_forever
+    from mppay.settings import Settings, SettingsError
+
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        raise _fail(f"invalid configuration: {exc}") from exc
+    configure_logging(settings.log_level)
+    use_sandbox = sandbox if sandbox is not None else not settings.has_merchant_credentials()
+    try:
+        asyncio.run(
+            serve_forever(
+                settings,
+                host=host,
+                port=port,
+                sandbox=use_sandbox,
+                emulator_port=emulator_port,
+                run_worker=worker,
+            )
+        )
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+    except OSError as exc:
+        raise _fail(
+            f"cannot listen: {exc.strerror or exc} (is another mppay running? try --port)"
+        ) from exc
+
+
+@app.command("worker")
+def worker_command(
+    once: Annotated[bool, typer.Option(help="Run the jobs that are due now, then exit.")] = False,
+) -> None:
+    """Run background jobs: order sync, expiry, refund sync, daily reconciliation."""
+    import asyncio
+
+    from mppay.logs import configure_logging
+    from mppay.serve import run_worker
+    from mppay.settings import Settings, SettingsError
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(run_worker(settings, once=once))
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database (MPPAY_DATABASE_URL) to the newest schema."""
+    from mppay.settings import Settings
+    from mppay.store.migrate import run_sync_upgrade
+
+    settings = Settings()
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    run_sync_upgrade(settings.database_url)
+    typer.echo("database is at the newest schema")
+
+
+@app.command()
+def reconcile(
+    bill_date: Annotated[
+        str, typer.Option("--date", help="Bill date, YYYY-MM-DD (Beijing calendar day).")
+    ],
+) -> None:
+    """Reconcile one day's WeChat trade bill against local orders and refunds."""
+    import asyncio
+
+    from mppay.logs import configure_logging
+    from mppay.reconcile_cli import run_reconcile
+    from mppay.settings import Settings, SettingsError
+
+    try:
+        day = date.fromisoformat(bill_date)
+    except ValueError as exc:
+        raise _fail(f"--date must be YYYY-MM-DD, not {bill_date!r}") from exc
+    settings = Settings()
+    configure_logging("WARNING")
+    try:
+        unexplained = asyncio.run(run_reconcile(settings, day))
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+    raise typer.Exit(1 if unexplained else 0)
 
 
 @app.command()
