@@ -34,7 +34,7 @@ from .errors import BusinessError
 from .faults import Faults
 from .login import Logins
 from .messages import refund_json, transaction_json
-from .notifier import Notifier, attempt_json
+from .notifier import ACK_TIMEOUT, Notifier, attempt_json
 from .payments import Payments
 from .state import EmulatorState, Merchant, Order, Refund
 
@@ -56,7 +56,8 @@ class Emulator:
       network); pass ``httpx.ASGITransport(app=merchant_app)`` to deliver in-process;
     - ``refund_delay_seconds``: business seconds until a refund succeeds on its own (3);
     - ``state_file``: JSON file to load at start and save after every change;
-    - ``public_base_url``: base of ``download_url`` (default: taken from each request).
+    - ``public_base_url``: base of ``download_url`` (default: taken from each request);
+    - ``notify_timeout_seconds``: real seconds a merchant has to acknowledge (WeChat: 5).
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class Emulator:
         refund_delay_seconds: float = 3.0,
         state_file: str | Path | None = None,
         public_base_url: str | None = None,
+        notify_timeout_seconds: float = ACK_TIMEOUT,
     ) -> None:
         self.state_file = Path(state_file) if state_file is not None else None
         self.state = EmulatorState.load(self.state_file) if self.state_file else EmulatorState()
@@ -92,6 +94,7 @@ class Emulator:
             transport=notify_transport,
             client_factory=notify_client_factory,
             before_pump=self.tick,
+            ack_timeout=notify_timeout_seconds,
         )
         self.logins = Logins(self.state, self.clock)
         self.cashier = Cashier(self)

@@ -97,6 +97,7 @@ class Notifier:
         transport: httpx.AsyncBaseTransport | None = None,
         client_factory: Callable[[], httpx.AsyncClient] | None = None,
         before_pump: Callable[[], object] | None = None,
+        ack_timeout: float = ACK_TIMEOUT,
     ) -> None:
         self.state = state
         self.clock = clock
@@ -105,6 +106,7 @@ class Notifier:
         self._transport = transport
         self._client_factory = client_factory
         self._before_pump = before_pump
+        self.ack_timeout = ack_timeout
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
@@ -227,11 +229,11 @@ class Notifier:
         try:
             # wait_for as well: in-process transports (ASGITransport) ignore httpx timeouts.
             response = await asyncio.wait_for(
-                client.post(url, content=body, headers=headers, timeout=ACK_TIMEOUT),
-                ACK_TIMEOUT,
+                client.post(url, content=body, headers=headers, timeout=self.ack_timeout),
+                self.ack_timeout,
             )
         except (TimeoutError, httpx.TimeoutException):
-            return None, b"", "timeout: no answer within 5 s"
+            return None, b"", f"timeout: no answer within {self.ack_timeout:g} s"
         except httpx.HTTPError as exc:
             return None, b"", f"{type(exc).__name__}: {exc}"
         return response.status_code, response.content, None

@@ -323,7 +323,11 @@ class V3Api:
             reason=body.get("reason", ""),
             notify_url=body.get("notify_url") or None,
         )
-        refund = self.emu.payments.refund(call.merchant, request, api="v3")
+        try:
+            refund = self.emu.payments.refund(call.merchant, request, api="v3")
+        except BusinessError as exc:
+            # The refund API names a missing order like any missing resource (§2.9).
+            raise _to_v3(exc, {"ORDER_NOT_FOUND": (404, "RESOURCE_NOT_EXISTS")}) from None
         return 200, refund_json(refund)
 
     def query_refund(self, call: V3Call) -> Result:

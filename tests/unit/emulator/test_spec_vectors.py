@@ -92,16 +92,16 @@ async def test_a_request_signed_as_in_7_5a_and_7_5c_is_accepted_with_params_in_a
     wall = MovableWall(1554208460)
     emulator = spec_emulator(wall, key_mode="certificate")
     auth_a = (
-        'WECHATPAY2-SHA256-RSA2048 signature="{sig}",serial_no="{serial}",'
-        'timestamp="1554208460",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242",mchid="{mchid}"'
-    ).format(sig=v.V3_SIG_75A, serial=v.V3_MERCHANT_SERIAL, mchid=v.V3_MCHID)
+        f'WECHATPAY2-SHA256-RSA2048 signature="{v.V3_SIG_75A}",serial_no="{v.V3_MERCHANT_SERIAL}",'
+        f'timestamp="1554208460",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242",mchid="{v.V3_MCHID}"'
+    )
     async with client_for(emulator) as client:
         certificates = await client.get("/v3/certificates", headers={"Authorization": auth_a})
         wall.now = 1700000100
         auth_c = (
-            'WECHATPAY2-SHA256-RSA2048 timestamp="1700000100",mchid="{mchid}",'
-            'nonce_str="8E1C6A2D4B3F5E7A9C0B1D2E3F4A5B6C",signature="{sig}",serial_no="{serial}"'
-        ).format(sig=v.V3_SIG_75C, serial=v.V3_MERCHANT_SERIAL, mchid=v.V3_MCHID)
+            f'WECHATPAY2-SHA256-RSA2048 timestamp="1700000100",mchid="{v.V3_MCHID}",'
+            f'nonce_str="8E1C6A2D4B3F5E7A9C0B1D2E3F4A5B6C",signature="{v.V3_SIG_75C}",serial_no="{v.V3_MERCHANT_SERIAL}"'
+        )
         query = await client.get(
             "/v3/pay/transactions/out-trade-no/1217752501201407033233368018?mchid=1230000109",
             headers={"Authorization": auth_c},
@@ -163,7 +163,9 @@ def _order_78() -> Order:
 
 
 def test_the_transaction_resource_of_a_paid_order_is_byte_identical_to_7_8() -> None:
-    assert dumps(transaction_json(_order_78(), for_query=False)) == v.V3_NOTIFY_PLAINTEXT_78.encode()
+    assert (
+        dumps(transaction_json(_order_78(), for_query=False)) == v.V3_NOTIFY_PLAINTEXT_78.encode()
+    )
 
 
 def test_notification_encryption_and_signing_reproduce_7_8() -> None:
