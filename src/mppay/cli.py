@@ -44,6 +44,13 @@ def serve(
             "(default: yes with SQLite or in sandbox; run `mppay worker` otherwise).",
         ),
     ] = None,
+    state_dir: Annotated[
+        Path, typer.Option(help="Sandbox: where the emulator state and the SQLite database live.")
+    ] = Path("var/sandbox"),
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(help="Write the URLs as JSON to this file once serving (scripts, tests)."),
+    ] = None,
 ) -> None:
     """Start the payment service (the README's `make run`)."""
     import asyncio
@@ -67,6 +74,8 @@ def serve(
                 sandbox=use_sandbox,
                 emulator_port=emulator_port,
                 run_worker=worker,
+                state_dir=state_dir,
+                ready_file=ready_file,
             )
         )
     except SettingsError as exc:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -57,6 +59,20 @@ def banner(stack: Stack) -> None:
     console.print(table)
 
 
+def ready_info(stack: Stack) -> dict[str, str | None]:
+    """What a script needs to drive a running stack (written by ``--ready-file``)."""
+    settings = stack.service.settings
+    return {
+        "service_url": stack.service_url,
+        "emulator_url": stack.emulator_url,
+        "preview_url": f"{stack.service_url}/preview/",
+        "admin_token": settings.admin_token if stack.emulator else None,
+        "mchid": settings.mchid,
+        "appid": settings.appid,
+        "api_version": settings.api_version,
+    }
+
+
 async def serve_forever(
     settings: Settings,
     *,
@@ -65,6 +81,8 @@ async def serve_forever(
     sandbox: bool,
     emulator_port: int,
     run_worker: bool | None,
+    state_dir: Path | None = None,
+    ready_file: Path | None = None,
 ) -> None:
     service_socket = bind(host, port)
     emulator_socket = bind(host, emulator_port) if sandbox else None
@@ -74,9 +92,16 @@ async def serve_forever(
         service_socket=service_socket,
         emulator_socket=emulator_socket,
         run_worker=run_worker,
+        state_dir=state_dir,
     )
     _on_signals(stack.stop)
-    await run_stack(stack, on_ready=banner)
+
+    def on_ready(ready: Stack) -> None:
+        banner(ready)
+        if ready_file is not None:
+            ready_file.write_text(json.dumps(ready_info(ready)))
+
+    await run_stack(stack, on_ready=on_ready)
 
 
 async def run_worker(settings: Settings, *, once: bool) -> None:
