@@ -7,6 +7,7 @@ verification, v2 XML helpers, and a merchant "notify receiver" that records what
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -29,6 +30,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+SLOW = 0  # script value: answer 200, but only after SLOW_SECONDS (past the ack timeout)
+SLOW_SECONDS = 1.5
 V2_SUCCESS = b"<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>"
 
 
@@ -194,10 +197,19 @@ class NotifyReceiver:
         async def endpoint(request: Request) -> Response:
             body = await request.body()
             path = request.url.path
+            signature = request.headers.get("wechatpay-signature", "")
+            if "strict" in path and signature.startswith("WECHATPAY/SIGNTEST/"):
+                # What a verifying merchant does with a probe: the signature fails, answer 401.
+                with self.lock:
+                    self.received.append(Received(path, dict(request.headers), body, 401))
+                return Response(status_code=401)
             with self.lock:
                 script = self.scripts.get(path, [])
                 status = script.pop(0) if len(script) > 1 else (script[0] if script else 200)
                 self.received.append(Received(path, dict(request.headers), body, status))
+            if status == SLOW:
+                await asyncio.sleep(SLOW_SECONDS)
+                status = 200
             if path.startswith("/v2"):
                 if status == 200:
                     return Response(V2_SUCCESS, media_type="text/xml")
