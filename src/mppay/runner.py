@@ -23,6 +23,7 @@ from mppay.emulator import Emulator
 from mppay.emulator import create_app as create_emulator_app
 from mppay.jobs.runtime import certificate_refresher, in_process_worker
 from mppay.settings import Settings
+from mppay.web.preview import mount_preview
 
 __all__ = ["SANDBOX_ADMIN_TOKEN", "Stack", "bind", "run_stack", "sandbox_settings", "start_stack"]
 
@@ -131,6 +132,7 @@ async def start_stack(
     run_worker: bool | None = None,
     state_dir: Path | None = None,
     log_level: str = "warning",
+    emulator_options: dict[str, Any] | None = None,
 ) -> Stack:
     """Wire everything and return it, not yet serving (``run_stack`` serves it)."""
     service_url = _url(service_socket)
@@ -143,7 +145,11 @@ async def start_stack(
         folder = state_dir or SANDBOX_DIR
         folder.mkdir(parents=True, exist_ok=True)
         emulator_url = _url(emulator_socket)
-        emulator = Emulator(state_file=folder / "emulator.json", public_base_url=emulator_url)
+        emulator = Emulator(
+            state_file=folder / "emulator.json",
+            public_base_url=emulator_url,
+            **(emulator_options or {}),
+        )
         merchant = sandbox_merchant(emulator)
         settings = sandbox_settings(
             settings, merchant, emulator_url=emulator_url, service_url=service_url, state_dir=folder
@@ -164,6 +170,13 @@ async def start_stack(
     if worker_wanted:
         starters.append(in_process_worker)
     service = await build_service(settings, starters=starters)
+    if emulator_url is not None and settings.appid:
+        mount_preview(
+            service.app,
+            emulator_url=emulator_url,
+            appid=settings.appid,
+            api_version=settings.api_version,
+        )
     servers.insert(0, _server(service.app, service_socket, log_level))
     return Stack(service, service_url, emulator, emulator_url, servers)
 

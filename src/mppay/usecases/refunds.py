@@ -47,6 +47,11 @@ async def create_refund(
         order = await uow.orders.get(order_id, for_update=True)
         if order is None:
             raise NotFound("ORDER_NOT_FOUND", f"no order {order_id}")
+        if order.status == OrderStatus.REFUNDED:
+            raise Conflict(
+                "REFUND_EXCEEDS_REFUNDABLE",
+                "the order is fully refunded; nothing is left to refund",
+            )
         if order.status not in _PAID_STATES:
             raise Conflict(
                 "ORDER_NOT_PAID", f"only paid orders can be refunded; this one is {order.status}"
