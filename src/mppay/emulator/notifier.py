@@ -234,7 +234,8 @@ class Notifier:
             )
         except (TimeoutError, httpx.TimeoutException):
             return None, b"", f"timeout: no answer within {self.ack_timeout:g} s"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            # A merchant's unusable URL is that delivery's failure, never the pump's.
             return None, b"", f"{type(exc).__name__}: {exc}"
         return response.status_code, response.content, None
 
