@@ -41,9 +41,11 @@ class Shop:
         return self.settings.mchid
 
     async def login(self, openid: str | None = None) -> User:
-        body: dict[str, str] = {"appid": str(self.settings.appid)}
-        if openid:
-            body["openid"] = openid
+        # Without an openid the emulator answers with its one default sandbox user.
+        body = {
+            "appid": str(self.settings.appid),
+            "openid": openid or f"oTEST{uuid.uuid4().hex[:23]}",
+        }
         code = (await self.http.post(f"{self.emu}/sandbox/login", json=body)).json()
         response = await self.http.post(f"{self.api}/api/login", json={"code": code["code"]})
         assert response.status_code == 200, response.text
