@@ -152,7 +152,7 @@ async def test_a_correctly_signed_notification_for_an_unknown_order_changes_noth
 
 
 async def test_an_amount_mismatch_is_flagged_for_review_not_paid(shop: Shop) -> None:
-    user, order = await pending_order(shop)
+    _user, order = await pending_order(shop)
     response = await shop.http.post(
         f"{shop.emu}/sandbox/notifications/send",
         json={
