@@ -1,10 +1,14 @@
-# The two set-up commands of the README are `make run` and `make test`; both create .venv on demand.
+# The two set-up commands of the README are `make run` and `make test`; both install what they
+# need on demand (.venv for Python, node_modules for the Mini Program tooling and preview).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+# PostgreSQL half of the integration suite; CI starts the server (see .ci/run).
+export MPPAY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint fmt typecheck contracts pytest clean
+.PHONY: run test lint fmt typecheck contracts pytest jstest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +19,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mppay serve
 
 lint: $(STAMP)
@@ -32,10 +40,16 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck contracts pytest
+jstest: $(NODE_STAMP) $(STAMP)
+	npm test --silent
+
+test: lint typecheck contracts pytest jstest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
