@@ -172,6 +172,8 @@ class TradeBillParser:
             raise MalformedMessageError(
                 f"trade bill line {self.line_number}: bad trade time"
             ) from exc
+        # 订单金额 (order total) when the bill has it, else 应结订单金额 (settlement total).
+        settlement_total = self._fen(fields, "settlement_total")
         order_total = (
             self._fen(fields, "order_total") if _COLUMNS["order_total"] in self._index else 0
         )
@@ -185,7 +187,7 @@ class TradeBillParser:
             trade_type=self._get(fields, "trade_type"),
             trade_state=self._get(fields, "trade_state"),
             currency=self._get(fields, "currency"),
-            total_fen=order_total or self._fen(fields, "settlement_total"),
+            total_fen=order_total or settlement_total,
             refund_id=self._identifier(fields, "refund_id"),
             out_refund_no=self._identifier(fields, "out_refund_no"),
             refund_fen=self._fen(fields, "refund_amount"),
