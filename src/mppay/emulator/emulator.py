@@ -11,38 +11,26 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import ids
 from .bills import BillTokens
 from .cashier import Cashier
 from .clock import BusinessClock, SandboxClock, format_rfc3339
-from .crypto import (
-    generate_private_key,
-    load_private_key,
-    load_public_key,
-    private_key_pem,
-    public_key_pem,
-    self_signed_certificate,
-)
-from .errors import BusinessError
 from .faults import Faults
 from .login import Logins
+from .merchants import new_merchant
 from .messages import refund_json, transaction_json
 from .notifier import ACK_TIMEOUT, Notifier, attempt_json
 from .payments import Payments
-from .state import EmulatorState, Merchant, Order, Refund
+from .state import EmulatorState, Order, Refund
 
 __all__ = ["Emulator"]
 
 log = logging.getLogger("mppay.emulator")
 
-KEY_MODES = ("public_key", "certificate")
 _ATTEMPT_FILTERS = ("mchid", "out_trade_no", "out_refund_no", "event_type", "notification_id")
 
 
@@ -138,74 +126,28 @@ class Emulator:
         A merchant may register only its public key (``merchant_public_key_pem``); its
         private key is then null in the answer. ValueError on a bad or duplicate value.
         """
-        if key_mode not in KEY_MODES:
-            raise ValueError("key_mode must be public_key or certificate")
-        mchid = mchid or self._unused(ids.mchid, self.state.merchants)
-        if mchid in self.state.merchants:
-            raise ValueError(f"merchant {mchid} already exists")
-        appid = appid or ids.appid()
-        if self.state.merchant_by_appid(appid) is not None:
-            raise ValueError(f"appid {appid} is already bound to another merchant")
-        for label, key in (("api_v3_key", api_v3_key), ("api_v2_key", api_v2_key)):
-            if key is not None and len(key.encode()) != 32:
-                raise ValueError(f"{label} must be 32 ASCII characters")
-        now = self.wall_clock()
-        if merchant_public_key_pem is None:
-            private = (
-                load_private_key(merchant_private_key_pem)
-                if merchant_private_key_pem
-                else generate_private_key()
-            )
-            merchant_private_key_pem = private_key_pem(private)
-            merchant_public_key_pem = public_key_pem(private.public_key())
-        else:
-            load_public_key(merchant_public_key_pem)
-        wechatpay = (
-            load_private_key(wechatpay_private_key_pem)
-            if wechatpay_private_key_pem
-            else generate_private_key()
-        )
-        merchant = Merchant(
+        merchant = new_merchant(
+            self.state,
+            wall_now=self.wall_clock(),
+            business_now=self.clock.now(),
+            key_mode=key_mode,
+            name=name,
+            refund_notify_url=refund_notify_url,
             mchid=mchid,
             appid=appid,
-            app_secret=app_secret or ids.app_secret(),
-            name=name or f"沙箱商户{mchid}",
-            key_mode=key_mode,
-            api_v2_key=api_v2_key or ids.alnum(32),
-            api_v3_key=api_v3_key or ids.alnum(32),
-            merchant_serial_no=(merchant_serial_no or f"{ids.serial_number():X}").upper(),
-            merchant_public_key_pem=merchant_public_key_pem,
+            app_secret=app_secret,
+            api_v2_key=api_v2_key,
+            api_v3_key=api_v3_key,
+            merchant_serial_no=merchant_serial_no,
             merchant_private_key_pem=merchant_private_key_pem,
-            wechatpay_public_key_id=wechatpay_public_key_id or ids.public_key_id(mchid, now),
-            wechatpay_private_key_pem=private_key_pem(wechatpay),
-            wechatpay_public_key_pem=public_key_pem(wechatpay.public_key()),
-            refund_notify_url=refund_notify_url,
-            created_at=self.clock.now(),
+            merchant_public_key_pem=merchant_public_key_pem,
+            wechatpay_public_key_id=wechatpay_public_key_id,
+            wechatpay_private_key_pem=wechatpay_private_key_pem,
+            platform_private_key_pem=platform_private_key_pem,
         )
-        if key_mode == "certificate":
-            platform = (
-                load_private_key(platform_private_key_pem)
-                if platform_private_key_pem
-                else generate_private_key()
-            )
-            # Valid from yesterday in real time: clients check validity against their own clock.
-            start = datetime.fromtimestamp(now, tz=UTC) - timedelta(days=1)
-            certificate = self_signed_certificate(platform, ids.serial_number(), not_before=start)
-            merchant.platform_private_key_pem = private_key_pem(platform)
-            merchant.platform_serial_no = f"{certificate.serial_number:X}"
-            merchant.platform_certificate_pem = certificate.public_bytes(Encoding.PEM).decode()
-            merchant.platform_effective_at = certificate.not_valid_before_utc.timestamp()
-            merchant.platform_expire_at = certificate.not_valid_after_utc.timestamp()
-        self.state.merchants[mchid] = merchant
+        self.state.merchants[merchant.mchid] = merchant
         self.touch()
         return merchant.public_json()
-
-    @staticmethod
-    def _unused(make: Callable[[], str], taken: dict[str, Any]) -> str:
-        while True:
-            value = make()
-            if value not in taken:
-                return value
 
     def merchant(self, mchid: str) -> dict[str, Any] | None:
         found = self.state.merchants.get(mchid)
@@ -253,22 +195,12 @@ class Emulator:
         return refund_json(refund)
 
     def find_refund(self, out_refund_no: str, mchid: str | None = None) -> Refund:
-        matches = [
-            r
-            for r in self.state.refunds.values()
-            if r.out_refund_no == out_refund_no and (mchid is None or r.mchid == mchid)
-        ]
-        if not matches:
-            raise LookupError(f"no refund {out_refund_no}")
-        if len(matches) > 1:
-            raise LookupError(f"refund {out_refund_no} exists at several merchants; give mchid")
-        return matches[0]
+        """The refund with that number (LookupError if unknown, or ambiguous without mchid)."""
+        return self.payments.find_refund(out_refund_no, mchid)
 
     def find_order(self, mchid: str, out_trade_no: str) -> Order:
-        try:
-            return self.payments.get_order(mchid, out_trade_no=out_trade_no)
-        except BusinessError:
-            raise LookupError(f"no order {out_trade_no} at merchant {mchid}") from None
+        """The order (LookupError if unknown)."""
+        return self.payments.find_order(mchid, out_trade_no)
 
     # -- time and notifications -----------------------------------------------------------
 
@@ -342,26 +274,13 @@ class Emulator:
         merchant = self.state.merchants.get(mchid)
         if merchant is None:
             raise LookupError(f"no merchant {mchid}")
-        refund = None
-        if event_type == "TRANSACTION.SUCCESS":
-            if not out_trade_no:
-                raise ValueError("TRANSACTION.SUCCESS needs out_trade_no")
-            order = self.find_order(mchid, out_trade_no)
-            target = url or order.notify_url
-        elif event_type in ("REFUND.SUCCESS", "REFUND.CLOSED", "REFUND.ABNORMAL"):
-            if not out_refund_no:
-                raise ValueError(f"{event_type} needs out_refund_no")
-            refund = self.find_refund(out_refund_no, mchid)
-            order = self.find_order(mchid, refund.out_trade_no)
-            target = url or refund.notify_url or ""
-        else:
-            raise ValueError(
-                "event_type must be TRANSACTION.SUCCESS, REFUND.SUCCESS, REFUND.CLOSED or "
-                "REFUND.ABNORMAL"
-            )
+        order, refund, target, chosen_api = self.payments.notification_subject(
+            mchid, event_type, out_trade_no=out_trade_no, out_refund_no=out_refund_no
+        )
+        target = url or target
         if not target:
             raise ValueError("no notify URL: give url")
-        chosen_api = api or (refund.api if refund is not None else order.api)
+        chosen_api = api or chosen_api
         if chosen_api not in ("v3", "v2"):
             raise ValueError("api must be v3 or v2")
         attempt = await self.notifier.send_once(

@@ -1,7 +1,7 @@
 """What WeChat says about orders and refunds: v3 JSON objects and notifications, v2 XML.
 
 Key order follows real captures (spec §2.7, §7.8) because merchants' logs and tests compare
-bytes; JSON is compact UTF-8 (no ``\\uXXXX`` escapes), like WeChat's.
+bytes; JSON is compact UTF-8 (no ASCII escapes of non-ASCII text), like WeChat's.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from typing import Any
 from . import ids
 from .clock import format_compact, format_rfc3339, format_v2_time
 from .crypto import aes_ecb_encrypt_req_info, aes_gcm_encrypt, v2_sign
-from .state import Merchant, Order, Refund
-from .xmlcodec import build_cdata_xml, build_xml
+from .state import Attempt, Merchant, Order, Refund
+from .xmlcodec import XmlFormatError, build_cdata_xml, build_xml, parse_xml
 
 __all__ = [
     "SUMMARIES",
     "TRADE_STATE_DESC",
     "V2_REFUND_STATUS",
+    "acknowledged",
+    "attempt_json",
+    "build_body",
     "deep_merge",
     "dumps",
     "refund_json",
@@ -269,3 +272,66 @@ def v2_refund_notification(
             "req_info": req_info,
         }
     )
+
+
+def build_body(
+    merchant: Merchant,
+    event_type: str,
+    order: Order,
+    refund: Refund | None,
+    *,
+    api: str,
+    create_time: float,
+    overrides: dict[str, Any] | None = None,
+) -> bytes:
+    """The exact bytes of one notification (v3 JSON with encrypted resource, or v2 XML)."""
+    if api == "v2":
+        if refund is not None:
+            return v2_refund_notification(refund, merchant, overrides)
+        return v2_payment_notification(order, merchant, overrides)
+    resource = (
+        refund_resource(refund) if refund is not None else transaction_json(order, for_query=False)
+    )
+    if overrides:
+        resource = deep_merge(resource, overrides)
+    return v3_notification_body(
+        event_type=event_type,
+        resource_plaintext=dumps(resource),
+        api_v3_key=merchant.api_v3_key,
+        notification_id=ids.notification_id(),
+        create_time=format_rfc3339(create_time),
+    )
+
+
+def acknowledged(api: str, status: int, body: bytes) -> bool:
+    if api == "v3":
+        return status in (200, 204)
+    if status != 200:
+        return False
+    try:
+        return parse_xml(body).get("return_code") == "SUCCESS"
+    except XmlFormatError:
+        return False
+
+
+def attempt_json(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "id": attempt.seq,
+        "notification_id": attempt.notification_id,
+        "mchid": attempt.mchid,
+        "api": attempt.api,
+        "event_type": attempt.event_type,
+        "url": attempt.url,
+        "out_trade_no": attempt.out_trade_no,
+        "out_refund_no": attempt.out_refund_no,
+        "attempt": attempt.attempt,
+        "kind": attempt.kind,
+        "outcome": attempt.outcome,
+        "status_code": attempt.status_code,
+        "response_body": attempt.response_body,
+        "error": attempt.error,
+        "scheduled_at": format_rfc3339(attempt.scheduled_at),
+        "scheduled_unix": attempt.scheduled_at,
+        "time": format_rfc3339(attempt.at),
+        "time_unix": attempt.at,
+    }

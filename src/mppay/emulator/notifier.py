@@ -25,65 +25,16 @@ from . import ids
 from .auth import signature_headers
 from .clock import BusinessClock, format_rfc3339
 from .faults import Faults
-from .messages import (
-    deep_merge,
-    dumps,
-    refund_resource,
-    transaction_json,
-    v2_payment_notification,
-    v2_refund_notification,
-    v3_notification_body,
-)
+from .messages import acknowledged, attempt_json, build_body
 from .state import Attempt, EmulatorState, Merchant, Order, OutboxEntry, Refund
-from .xmlcodec import XmlFormatError, parse_xml
 
-__all__ = ["ACK_TIMEOUT", "SCHEDULE", "Notifier", "acknowledged", "attempt_json", "build_body"]
+__all__ = ["ACK_TIMEOUT", "SCHEDULE", "Notifier", "attempt_json"]
 
 log = logging.getLogger("mppay.emulator.notifier")
 
 SCHEDULE = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600)
 ACK_TIMEOUT = 5.0
 _EXCERPT = 500
-
-
-def build_body(
-    merchant: Merchant,
-    event_type: str,
-    order: Order,
-    refund: Refund | None,
-    *,
-    api: str,
-    create_time: float,
-    overrides: dict[str, Any] | None = None,
-) -> bytes:
-    """The exact bytes of one notification (v3 JSON with encrypted resource, or v2 XML)."""
-    if api == "v2":
-        if refund is not None:
-            return v2_refund_notification(refund, merchant, overrides)
-        return v2_payment_notification(order, merchant, overrides)
-    resource = (
-        refund_resource(refund) if refund is not None else transaction_json(order, for_query=False)
-    )
-    if overrides:
-        resource = deep_merge(resource, overrides)
-    return v3_notification_body(
-        event_type=event_type,
-        resource_plaintext=dumps(resource),
-        api_v3_key=merchant.api_v3_key,
-        notification_id=ids.notification_id(),
-        create_time=format_rfc3339(create_time),
-    )
-
-
-def acknowledged(api: str, status: int, body: bytes) -> bool:
-    if api == "v3":
-        return status in (200, 204)
-    if status != 200:
-        return False
-    try:
-        return parse_xml(body).get("return_code") == "SUCCESS"
-    except XmlFormatError:
-        return False
 
 
 class Notifier:
@@ -383,26 +334,3 @@ class Notifier:
             scheduled_at=now,
             at=now,
         )
-
-
-def attempt_json(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "id": attempt.seq,
-        "notification_id": attempt.notification_id,
-        "mchid": attempt.mchid,
-        "api": attempt.api,
-        "event_type": attempt.event_type,
-        "url": attempt.url,
-        "out_trade_no": attempt.out_trade_no,
-        "out_refund_no": attempt.out_refund_no,
-        "attempt": attempt.attempt,
-        "kind": attempt.kind,
-        "outcome": attempt.outcome,
-        "status_code": attempt.status_code,
-        "response_body": attempt.response_body,
-        "error": attempt.error,
-        "scheduled_at": format_rfc3339(attempt.scheduled_at),
-        "scheduled_unix": attempt.scheduled_at,
-        "time": format_rfc3339(attempt.at),
-        "time_unix": attempt.at,
-    }

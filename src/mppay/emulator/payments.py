@@ -284,6 +284,55 @@ class Payments:
         self._on_event(f"REFUND.{status}", order, refund)
         return refund
 
+    def find_order(self, mchid: str, out_trade_no: str) -> Order:
+        """Like ``get_order`` but LookupError (for the sandbox helpers)."""
+        try:
+            return self.get_order(mchid, out_trade_no=out_trade_no)
+        except BusinessError:
+            raise LookupError(f"no order {out_trade_no} at merchant {mchid}") from None
+
+    def find_refund(self, out_refund_no: str, mchid: str | None = None) -> Refund:
+        """The refund with that number; LookupError if unknown, or ambiguous without mchid."""
+        matches = [
+            r
+            for r in self.state.refunds.values()
+            if r.out_refund_no == out_refund_no and (mchid is None or r.mchid == mchid)
+        ]
+        if not matches:
+            raise LookupError(f"no refund {out_refund_no}")
+        if len(matches) > 1:
+            raise LookupError(f"refund {out_refund_no} exists at several merchants; give mchid")
+        return matches[0]
+
+    def notification_subject(
+        self,
+        mchid: str,
+        event_type: str,
+        *,
+        out_trade_no: str | None,
+        out_refund_no: str | None,
+    ) -> tuple[Order, Refund | None, str, str]:
+        """(order, refund, default URL, default api) an event is about.
+
+        ValueError when the event does not fit (TRANSACTION.* needs ``out_trade_no``, REFUND.*
+        ``out_refund_no``); LookupError when the order or refund is unknown.
+        """
+        if event_type == "TRANSACTION.SUCCESS":
+            if not out_trade_no:
+                raise ValueError("TRANSACTION.SUCCESS needs out_trade_no")
+            order = self.find_order(mchid, out_trade_no)
+            return order, None, order.notify_url, order.api
+        if event_type in ("REFUND.SUCCESS", "REFUND.CLOSED", "REFUND.ABNORMAL"):
+            if not out_refund_no:
+                raise ValueError(f"{event_type} needs out_refund_no")
+            refund = self.find_refund(out_refund_no, mchid)
+            order = self.find_order(mchid, refund.out_trade_no)
+            return order, refund, refund.notify_url or "", refund.api
+        raise ValueError(
+            "event_type must be TRANSACTION.SUCCESS, REFUND.SUCCESS, REFUND.CLOSED or "
+            "REFUND.ABNORMAL"
+        )
+
     def tick(self) -> int:
         """Complete the refunds whose delay has passed on the business clock; how many."""
         now = self.now()

@@ -10,150 +10,33 @@ sign (§2.3). The 204 of close is signed over the empty body.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import ids
-from .auth import authenticate, signature_headers
-from .bills import BILL_TYPES, build_bill, compress
-from .clock import beijing_date, format_rfc3339, parse_rfc3339
-from .crypto import aes_gcm_encrypt, sha1_hex
+from .auth import authenticate
+from .clock import parse_rfc3339
 from .errors import BodyTooLarge, BusinessError, V3Error
 from .faults import run_api
 from .messages import dumps, refund_json, transaction_json
 from .payments import OrderRequest, RefundRequest
-from .rules import (
-    JSAPI_FIELDS,
-    OUT_TRADE_NO,
-    REFUND_FIELDS,
-    TRANSACTION_ID,
-    Field,
-    check_fields,
-    param_error,
-)
-from .state import Merchant
-from .wire import base_url, canonical_urls, read_body, route_path
+from .rules import JSAPI_FIELDS, OUT_TRADE_NO, REFUND_FIELDS, TRANSACTION_ID, Field, check_fields
+from .v3_call import Op, Result, V3Call, body_error, signed, to_v3, v3_error_response
+from .v3_reports import V3Reports
+from .wire import canonical_urls, read_body, route_path
 
 if TYPE_CHECKING:
     from .emulator import Emulator
 
 __all__ = ["V3Api", "v3_error_response"]
 
-_KINDS: dict[str, tuple[int, str]] = {
-    "APPID_MISMATCH": (400, "APPID_MCHID_NOT_MATCH"),
-    "OPENID_MISMATCH": (400, "PARAM_ERROR"),
-    "OUT_TRADE_NO_CONFLICT": (400, "INVALID_REQUEST"),
-    "ORDER_PAID": (403, "OUT_TRADE_NO_USED"),
-    "ORDER_CLOSED": (400, "ORDER_CLOSED"),
-    "ORDER_NOT_FOUND": (404, "ORDER_NOT_EXIST"),
-    "ORDER_UNPAID": (404, "RESOURCE_NOT_EXISTS"),
-    "REFUND_NOT_FOUND": (404, "RESOURCE_NOT_EXISTS"),
-    "REFUND_CONFLICT": (400, "INVALID_REQUEST"),
-    "REFUND_TOTAL_MISMATCH": (400, "INVALID_REQUEST"),
-    "REFUND_EXCEEDS": (400, "INVALID_REQUEST"),
-    "REFUND_FULL": (400, "INVALID_REQUEST"),
-    "REFUND_LIMIT": (400, "INVALID_REQUEST"),
-    "TRADE_OVERDUE": (400, "INVALID_REQUEST"),
-}
-MSG_PUBLIC_KEY_ONLY = (
-    "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥。"
-    "可查看指引https://pay.weixin.qq.com/docs/merchant/products/platform-certificate/wxp-pub-key-guide.html"
-)
-BILL_HISTORY_DAYS = 92
-
-
-def _to_v3(exc: BusinessError, overrides: dict[str, tuple[int, str]] | None = None) -> V3Error:
-    status, code = (overrides or {}).get(exc.kind) or _KINDS.get(exc.kind, (400, "INVALID_REQUEST"))
-    return V3Error(status, code, exc.message)
-
-
-def v3_error_response(
-    error: V3Error,
-    merchant: Merchant | None,
-    request: Request,
-    wall_clock: Callable[[], float] = time.time,
-) -> Response:
-    """A v3 error body; signed when the merchant is known (harmless, and WeChat's own habit)."""
-    return _signed(merchant, request, error.status, dumps(error.body()), wall_clock)
-
-
-def _signed(
-    merchant: Merchant | None,
-    request: Request,
-    status: int,
-    body: bytes,
-    wall_clock: Callable[[], float],
-) -> Response:
-    headers = {"Request-ID": ids.request_id()}
-    if merchant is not None:
-        key, serial = merchant.signer(request.headers.get("wechatpay-serial"))
-        timestamp = str(int(wall_clock()))
-        headers.update(signature_headers(key, serial, body, timestamp=timestamp))
-    # Content-Type even on 204: some clients (wechatpayv3) read it on every answer.
-    headers["Content-Type"] = "application/json; charset=utf-8"
-    return Response(body, status_code=status, headers=headers)
-
-
-@dataclass
-class V3Call:
-    merchant: Merchant
-    request: Request
-    body: bytes
-    emulator: Emulator
-
-    def json_object(self) -> dict[str, Any]:
-        try:
-            parsed = json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise V3Error(
-                400,
-                "PARAM_ERROR",
-                "请求体不是合法的JSON格式",
-                {"location": "body", "issue": f"{type(exc).__name__}: {exc}"[:200]},
-            ) from exc
-        if not isinstance(parsed, dict):
-            raise V3Error(
-                400,
-                "PARAM_ERROR",
-                "请求体应为JSON对象",
-                {"location": "body", "issue": "not an object"},
-            )
-        return parsed
-
-    def query(self, name: str, label: str, *, required: bool = True) -> str:
-        value = self.request.query_params.get(name, "")
-        if required and not value:
-            raise V3Error(
-                400,
-                "PARAM_ERROR",
-                f"输入源“/query/{name}”映射到字段“{label}”必填性规则校验失败，此字段为必填项",
-                {"field": name, "value": "", "issue": "required", "location": "query"},
-            )
-        return value
-
-    def check_mchid(self, mchid: str) -> None:
-        """The merchant in the body/query must be the one that signed (open question §8.7)."""
-        if mchid == self.merchant.mchid:
-            return
-        if mchid not in self.emulator.state.merchants:
-            raise V3Error(400, "MCH_NOT_EXISTS", "商户号不存在")
-        raise V3Error(403, "NO_AUTH", "请求中的商户号与签名商户号不一致，无权限")
-
-
-Result = tuple[int, Any] | Response
-Op = Callable[[V3Call], Result]
-
 
 class V3Api:
     def __init__(self, emulator: Emulator) -> None:
         self.emu = emulator
+        self.reports = V3Reports(emulator)
 
     def routes(self) -> list[Route]:
         def route(path: str, op: Op, method: str) -> Route:
@@ -169,9 +52,9 @@ class V3Api:
             route("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", self.close, "POST"),
             route("/v3/refund/domestic/refunds", self.refund, "POST"),
             route("/v3/refund/domestic/refunds/{out_refund_no}", self.query_refund, "GET"),
-            route("/v3/certificates", self.certificates, "GET"),
-            route("/v3/bill/tradebill", self.tradebill, "GET"),
-            route("/v3/billdownload/file", self.download, "GET"),
+            route("/v3/certificates", self.reports.certificates, "GET"),
+            route("/v3/bill/tradebill", self.reports.tradebill, "GET"),
+            route("/v3/billdownload/file", self.reports.download, "GET"),
         ]
 
     async def handle(self, request: Request, op: Op) -> Response:
@@ -200,14 +83,14 @@ class V3Api:
             except V3Error as exc:
                 return v3_error_response(exc, merchant, request, wall)
             except BusinessError as exc:
-                return v3_error_response(_to_v3(exc), merchant, request, wall)
+                return v3_error_response(to_v3(exc), merchant, request, wall)
             finally:
                 self.emu.touch()
             if isinstance(result, Response):
                 return result
             status, payload = result
             body_out = b"" if payload is None else dumps(payload)
-            return _signed(merchant, request, status, body_out, wall)
+            return signed(merchant, request, status, body_out, wall)
 
         def fault(kind: str) -> Response:
             if kind == "http_500":
@@ -230,7 +113,7 @@ class V3Api:
         call.check_mchid(body["mchid"])
         currency = body["amount"].get("currency", "CNY")
         if currency != "CNY":
-            raise _param(
+            raise body_error(
                 "/amount/currency", "货币类型", "取值校验失败，境内商户仅支持CNY", currency
             )
         time_expire = None
@@ -238,7 +121,7 @@ class V3Api:
             try:
                 time_expire = parse_rfc3339(body["time_expire"])
             except ValueError:
-                raise _param(
+                raise body_error(
                     "/time_expire",
                     "交易结束时间",
                     "格式校验失败，应为RFC3339格式",
@@ -291,7 +174,7 @@ class V3Api:
         except BusinessError as exc:
             if exc.kind == "ORDER_NOT_FOUND":
                 return 204, None  # observed: WeChat answers 204 for an unknown order (§2.8)
-            raise _to_v3(exc, {"ORDER_PAID": (400, "INVALID_REQUEST")}) from None
+            raise to_v3(exc, {"ORDER_PAID": (400, "INVALID_REQUEST")}) from None
         return 204, None
 
     # -- refunds --------------------------------------------------------------------------
@@ -300,14 +183,14 @@ class V3Api:
         body = call.json_object()
         check_fields(body, REFUND_FIELDS)
         if not body.get("transaction_id") and not body.get("out_trade_no"):
-            raise _param(
+            raise body_error(
                 "/out_trade_no",
                 "商户订单号",
                 "必填性规则校验失败，transaction_id与out_trade_no必须二选一",
             )
         amount = body["amount"]
         if amount["currency"] != "CNY":
-            raise _param(
+            raise body_error(
                 "/amount/currency",
                 "退款币种",
                 "取值校验失败，境内商户仅支持CNY",
@@ -327,99 +210,10 @@ class V3Api:
             refund = self.emu.payments.refund(call.merchant, request, api="v3")
         except BusinessError as exc:
             # The refund API names a missing order like any missing resource (§2.9).
-            raise _to_v3(exc, {"ORDER_NOT_FOUND": (404, "RESOURCE_NOT_EXISTS")}) from None
+            raise to_v3(exc, {"ORDER_NOT_FOUND": (404, "RESOURCE_NOT_EXISTS")}) from None
         return 200, refund_json(refund)
 
     def query_refund(self, call: V3Call) -> Result:
         out_refund_no = call.request.path_params["out_refund_no"]
         refund = self.emu.payments.get_refund(call.merchant.mchid, out_refund_no)
         return 200, refund_json(refund)
-
-    # -- certificates and bills -----------------------------------------------------------
-
-    def certificates(self, call: V3Call) -> Result:
-        merchant = call.merchant
-        if merchant.key_mode == "public_key" or merchant.platform_certificate_pem is None:
-            raise V3Error(404, "RESOURCE_NOT_EXISTS", MSG_PUBLIC_KEY_ONLY)
-        nonce = ids.alnum(12)
-        ciphertext = aes_gcm_encrypt(
-            merchant.api_v3_key, nonce, "certificate", merchant.platform_certificate_pem.encode()
-        )
-        return 200, {
-            "data": [
-                {
-                    "serial_no": merchant.platform_serial_no,
-                    "effective_time": format_rfc3339(merchant.platform_effective_at or 0),
-                    "expire_time": format_rfc3339(merchant.platform_expire_at or 0),
-                    "encrypt_certificate": {
-                        "algorithm": "AEAD_AES_256_GCM",
-                        "nonce": nonce,
-                        "associated_data": "certificate",
-                        "ciphertext": ciphertext,
-                    },
-                }
-            ]
-        }
-
-    def tradebill(self, call: V3Call) -> Result:
-        raw_date = call.query("bill_date", "账单日期")
-        bill_type = call.query("bill_type", "账单类型", required=False) or "ALL"
-        tar_type = call.query("tar_type", "压缩类型", required=False)
-        try:
-            day = datetime.strptime(raw_date, "%Y-%m-%d").date()
-        except ValueError:
-            raise _query_error(
-                "bill_date", "账单日期", "格式校验失败，应为yyyy-MM-DD", raw_date
-            ) from None
-        if bill_type not in BILL_TYPES:
-            raise _query_error("bill_type", "账单类型", "取值校验失败", bill_type)
-        if tar_type not in ("", "GZIP"):
-            raise _query_error("tar_type", "压缩类型", "取值校验失败", tar_type)
-        data = self._bill_for(call.merchant, day, bill_type)
-        token = self.emu.bill_tokens.issue(
-            call.merchant.mchid,
-            compress(data) if tar_type == "GZIP" else data,
-            gzipped=tar_type == "GZIP",
-            now=self.emu.clock.now(),
-        )
-        url = (
-            base_url(call.request, self.emu.public_base_url)
-            + "/v3/billdownload/file?token="
-            + token
-        )
-        return 200, {"hash_type": "SHA1", "hash_value": sha1_hex(data), "download_url": url}
-
-    def _bill_for(self, merchant: Merchant, day: date, bill_type: str) -> bytes:
-        today = beijing_date(self.emu.clock.now())
-        if day >= today:
-            raise V3Error(400, "INVALID_REQUEST", "账单日期不能是当日或未来日期，当日账单次日生成")
-        if day < today - timedelta(days=BILL_HISTORY_DAYS):
-            raise V3Error(400, "INVALID_REQUEST", "只能下载三个月以内的账单")
-        data = build_bill(self.emu.state, merchant, day, bill_type)
-        if data is None:
-            raise V3Error(400, "NO_STATEMENT_EXIST", "该日期无账单，请确认账单日期")
-        return data
-
-    def download(self, call: V3Call) -> Result:
-        token = call.request.query_params.get("token", "")
-        found = self.emu.bill_tokens.get(token, call.merchant.mchid, self.emu.clock.now())
-        if found is None:
-            raise V3Error(400, "INVALID_REQUEST", "下载链接已失效或不属于该商户，请重新获取")
-        return Response(
-            found.data,
-            headers={"Request-ID": ids.request_id()},
-            media_type="application/octet-stream",
-        )
-
-
-def _param(pointer: str, label: str, rule: str, value: Any = "") -> V3Error:
-    return param_error("body", pointer, label, rule, rule.split("，")[0], value)
-
-
-def _query_error(name: str, label: str, rule: str, value: str) -> V3Error:
-    return V3Error(
-        400,
-        "PARAM_ERROR",
-        f"输入源“/query/{name}”映射到字段“{label}”{rule}",
-        {"field": name, "value": value, "issue": rule, "location": "query"},
-    )
