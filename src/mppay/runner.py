@@ -118,7 +118,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(app: Any, sock: socket.socket, log_level: str) -> _Server:
+def make_server(app: Any, sock: socket.socket, log_level: str) -> _Server:
     config = uvicorn.Config(app, log_level=log_level.lower(), access_log=False, lifespan="on")
     return _Server(config, sock)
 
@@ -154,7 +154,7 @@ async def start_stack(
         settings = sandbox_settings(
             settings, merchant, emulator_url=emulator_url, service_url=service_url, state_dir=folder
         )
-        servers.append(_server(create_emulator_app(emulator), emulator_socket, log_level))
+        servers.append(make_server(create_emulator_app(emulator), emulator_socket, log_level))
     else:
         settings.check_real_mode()
     worker_wanted = (
@@ -177,7 +177,7 @@ async def start_stack(
             appid=settings.appid,
             api_version=settings.api_version,
         )
-    servers.insert(0, _server(service.app, service_socket, log_level))
+    servers.insert(0, make_server(service.app, service_socket, log_level))
     return Stack(service, service_url, emulator, emulator_url, servers)
 
 

@@ -59,6 +59,13 @@ class PostgresFactory:
         await self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         return _dsn(self.server_url, name)
 
+    async def new_empty_database(self) -> str:
+        """A database with no schema at all (for migration tests)."""
+        name = f"{self.prefix}_{len(self.created)}"
+        self.created.append(name)
+        await self._admin(f'CREATE DATABASE "{name}"')
+        return _dsn(self.server_url, name)
+
     def drop_all(self) -> None:
         statements = [
             f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'

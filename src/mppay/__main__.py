@@ -1,0 +1,5 @@
+"""``python -m mppay`` is the ``mppay`` command."""
+
+from mppay.cli import main
+
+main()

@@ -1,0 +1,65 @@
+import pytest
+
+from mppay.settings import Settings, SettingsError
+
+REAL = {
+    "appid": "wx1234567890abcdef",
+    "app_secret": "3f2b9c0d8e7a6b5c4d3e2f1a0b9c8d7e",
+    "mchid": "1900000109",
+    "merchant_serial_no": "3775B6A45ACD588826D15E583A95F5DD00000001",
+    "merchant_private_key": "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----",
+    "api_v3_key": "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6",
+    "notify_base_url": "https://shop.example.com",
+    "admin_token": "k3j4h5g6f7d8s9a0q1w2e3r4",
+}
+
+
+def settings(**overrides: object) -> Settings:
+    values = {**REAL, **overrides}
+    return Settings(_env_file=None, **{k: v for k, v in values.items() if v is not None})  # type: ignore[arg-type]
+
+
+def test_without_merchant_credentials_the_default_is_sandbox() -> None:
+    assert not Settings(_env_file=None).has_merchant_credentials()  # type: ignore[call-arg]
+    assert settings().has_merchant_credentials()
+
+
+def test_complete_real_settings_pass() -> None:
+    settings().check_real_mode()
+
+
+@pytest.mark.parametrize(
+    ("missing", "variable"),
+    [
+        ("mchid", "MPPAY_MCHID"),
+        ("app_secret", "MPPAY_APP_SECRET"),
+        ("api_v3_key", "MPPAY_API_V3_KEY"),
+        ("notify_base_url", "MPPAY_NOTIFY_BASE_URL"),
+        ("admin_token", "MPPAY_ADMIN_TOKEN"),
+    ],
+)
+def test_a_missing_secret_is_named(missing: str, variable: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        settings(**{missing: None}).check_real_mode()
+
+
+@pytest.mark.parametrize(
+    "placeholder", ["changeme", "xxxxxxxx", "your-app-secret", "<secret>", "00000000000000000"]
+)
+def test_a_placeholder_secret_is_refused_without_echoing_it(placeholder: str) -> None:
+    with pytest.raises(SettingsError, match="MPPAY_APP_SECRET looks like a placeholder") as info:
+        settings(app_secret=placeholder).check_real_mode()
+    assert placeholder not in str(info.value)
+
+
+def test_v2_needs_its_own_key() -> None:
+    with pytest.raises(SettingsError, match="MPPAY_API_V2_KEY"):
+        settings(api_version="v2").check_real_mode()
+
+
+def test_notify_url_must_be_https_when_talking_to_real_wechat() -> None:
+    with pytest.raises(SettingsError, match="https"):
+        settings(notify_base_url="http://shop.example.com").check_real_mode()
+    settings(
+        notify_base_url="http://127.0.0.1:8000", wechatpay_base_url="http://127.0.0.1:8090"
+    ).check_real_mode()
