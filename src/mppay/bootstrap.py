@@ -138,7 +138,9 @@ async def build_service(
     """Wire the service from ``settings``. ``transport`` replaces the network (tests)."""
     clock = clock or SystemClock()
     config = merchant_config(settings)
-    timeout = httpx.Timeout(10.0, connect=5.0)
+    timeout = httpx.Timeout(
+        settings.wechatpay_timeout_seconds, connect=min(5.0, settings.wechatpay_timeout_seconds)
+    )
     http = httpx.AsyncClient(
         timeout=timeout,
         transport=transport,
@@ -158,7 +160,12 @@ async def build_service(
         if secapi is not None:
             closers.append(secapi.aclose)
         v2_client = WeChatPayV2Client(
-            config, http=http, secapi_http=secapi, clock=clock, sign_type=settings.v2_sign_type
+            config,
+            http=http,
+            secapi_http=secapi,
+            clock=clock,
+            sign_type=settings.v2_sign_type,
+            timeout=settings.wechatpay_timeout_seconds,
         )
         gateways["v2"] = InstrumentedGateway(WeChatPayV2Gateway(v2_client, config, clock), metrics)
     if settings.api_version not in gateways:
@@ -173,7 +180,11 @@ async def build_service(
     if not settings.app_secret:
         raise SettingsError("MPPAY_APP_SECRET is required for Mini Program login")
     login_client = MiniProgramLoginClient(
-        config.appid, settings.app_secret, base_url=settings.wechat_api_base_url, http=http
+        config.appid,
+        settings.app_secret,
+        base_url=settings.wechat_api_base_url,
+        http=http,
+        timeout=min(5.0, settings.wechatpay_timeout_seconds),
     )
 
     engine = create_engine(settings.database_url)

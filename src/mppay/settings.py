@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=300)
     catalog_file: Path | None = None
     v2_sign_type: Literal["MD5", "HMAC-SHA256"] = "HMAC-SHA256"
+    # How long to wait for WeChat before treating a call as "outcome unknown".
+    wechatpay_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     run_jobs: bool | None = None
     log_level: str = "INFO"
 
