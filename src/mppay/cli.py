@@ -158,10 +158,14 @@ def emulator(
     ] = None,
 ) -> None:
     """Run the WeChat Pay emulator (v3, v2, jscode2session and /sandbox/ controls)."""
+    import logging
+
     import uvicorn
 
     from mppay.emulator import Emulator, create_app
+    from mppay.emulator.app import RedactSecrets
 
+    logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
     emu = Emulator(state_file=state_file, public_base_url=public_base_url)
     typer.echo(f"mppay emulator: http://{host}:{port}  (controls under /sandbox/)")
     uvicorn.run(create_app(emu), host=host, port=port, log_level="info")

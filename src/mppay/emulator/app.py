@@ -8,6 +8,7 @@ and ``async with emulator.running():`` starts the loop explicitly.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,9 +29,28 @@ from .v2 import V2Api, v2_fail_response
 from .v3 import V3Api, v3_error_response
 from .wire import json_response, route_path
 
-__all__ = ["create_app"]
+__all__ = ["RedactSecrets", "create_app"]
 
 log = logging.getLogger("mppay.emulator")
+
+
+class RedactSecrets(logging.Filter):
+    """Masks ``secret=`` and ``js_code=`` query values in access-log lines.
+
+    ``/sns/jscode2session`` carries the AppSecret in its query string (as WeChat's does); the
+    CLI installs this on ``uvicorn.access`` so secrets never reach the log.
+    """
+
+    _PATTERN = re.compile(r"((?:secret|js_code)=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(
+                self._PATTERN.sub(r"\1***", a) if isinstance(a, str) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        record.msg = self._PATTERN.sub(r"\1***", str(record.msg))
+        return True
 
 
 class _AfterEachRequest:
@@ -134,6 +154,9 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         lifespan=lifespan,
         exception_handlers={404: _http_error, 405: _http_error, 500: _server_error},
     )
+    # WeChat answers 404 for a trailing slash; it never redirects (and a redirect would drop
+    # the signature's URL).
+    app.router.redirect_slashes = False
     app.state.emulator = emu
     app.add_middleware(_AfterEachRequest, emulator=emu)
     return app

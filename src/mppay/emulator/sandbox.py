@@ -99,7 +99,8 @@ class Sandbox:
                 except SandboxError as exc:
                     return _error(exc.status, exc.message, exc.code)
                 finally:
-                    self.emu.touch()
+                    if request.method != "GET":
+                        self.emu.touch()
                 return response
 
             return Route(path, guarded, methods=methods)

@@ -85,7 +85,8 @@ class V3Api:
             except BusinessError as exc:
                 return v3_error_response(to_v3(exc), merchant, request, wall)
             finally:
-                self.emu.touch()
+                if request.method != "GET":  # reads change nothing worth saving
+                    self.emu.touch()
             if isinstance(result, Response):
                 return result
             status, payload = result

@@ -176,3 +176,39 @@ def test_the_cli_offers_the_emulator_command() -> None:
     result = CliRunner().invoke(cli_app, ["emulator", "--help"])
     assert result.exit_code == 0
     assert "--state-file" in result.output
+
+
+def test_access_log_lines_hide_the_app_secret_and_the_login_code() -> None:
+    import logging
+
+    from mppay.emulator.app import RedactSecrets
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        (
+            "127.0.0.1",
+            "GET",
+            "/sns/jscode2session?appid=wx1&secret=S3CR3T&js_code=C0DE",
+            "1.1",
+            200,
+        ),
+        None,
+    )
+    assert RedactSecrets().filter(record)
+    line = record.getMessage()
+    assert "S3CR3T" not in line
+    assert "C0DE" not in line
+    assert "secret=***&js_code=***" in line
+
+
+async def test_a_trailing_slash_is_not_redirected() -> None:
+    emulator = Emulator()
+    transport = httpx.ASGITransport(app=create_app(emulator))
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as client:
+        response = await client.get("/v3/certificates/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
