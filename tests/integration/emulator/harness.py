@@ -147,7 +147,7 @@ def v2_sign(params: dict[str, str], key: str, sign_type: str = "MD5") -> str:
     text += f"&key={key}"
     if sign_type == "HMAC-SHA256":
         return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest().upper()
-    return hashlib.md5(text.encode()).hexdigest().upper()  # noqa: S324  (WeChat v2 MD5)
+    return hashlib.md5(text.encode()).hexdigest().upper()
 
 
 def v2_body(params: dict[str, str], key: str, sign_type: str = "MD5") -> bytes:

@@ -305,7 +305,7 @@ def test_v2_refund_notifications_carry_an_encrypted_req_info(
         merchant["mchid"],
         merchant["appid"],
     )
-    key = hashlib.md5(merchant["api_v2_key"].encode()).hexdigest().encode()  # noqa: S324
+    key = hashlib.md5(merchant["api_v2_key"].encode()).hexdigest().encode()
     decryptor = Cipher(algorithms.AES(key), modes.ECB()).decryptor()  # noqa: S305
     padded = decryptor.update(base64.b64decode(outer["req_info"])) + decryptor.finalize()
     inner = parse_v2(padded[: -padded[-1]], root="root")

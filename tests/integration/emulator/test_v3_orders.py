@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -150,8 +152,6 @@ def test_an_order_past_time_expire_is_closed_on_the_emulator_clock(
     v3: httpx.Client, merchant: dict[str, Any]
 ) -> None:
     now = advance(v3, 0)["now"]
-    from datetime import datetime, timedelta
-
     expire = (datetime.fromisoformat(now) + timedelta(minutes=2)).isoformat()
     openid = login(v3, merchant)
     out_trade_no, _ = prepay(v3, merchant, openid, time_expire=expire)
@@ -311,7 +311,7 @@ def test_signatures_are_verified_over_the_raw_bytes_with_params_in_any_order(
             "Http头Authorization中的timestamp与发起请求的时间不得超过5分钟",
         ),
         (
-            {"clock": lambda: __import__("time").time() * 1000},
+            {"clock": lambda: time.time() * 1000},
             "Http头Authorization中的timestamp与发起请求的时间不得超过5分钟",
         ),
     ],

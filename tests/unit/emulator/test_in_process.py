@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from mppay.cli import app as cli_app
 from mppay.emulator import BusinessError, Emulator, FaultError, LoginError, SandboxClock, create_app
+from mppay.emulator.app import RedactSecrets
 from tests import spec_vectors as v
 from tests.integration.emulator.harness import V3Signer
 
@@ -179,10 +181,6 @@ def test_the_cli_offers_the_emulator_command() -> None:
 
 
 def test_access_log_lines_hide_the_app_secret_and_the_login_code() -> None:
-    import logging
-
-    from mppay.emulator.app import RedactSecrets
-
     record = logging.LogRecord(
         "uvicorn.access",
         logging.INFO,
