@@ -171,5 +171,15 @@ def emulator(
     uvicorn.run(create_app(emu), host=host, port=port, log_level="info")
 
 
+@app.command()
+def demo() -> None:
+    """Walk through one payment end to end against an in-process sandbox (exit 0 if all worked)."""
+    import asyncio
+
+    from mppay.demo import run_demo
+
+    raise typer.Exit(0 if asyncio.run(run_demo()) else 1)
+
+
 def main() -> None:
     app()
