@@ -4,7 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -12,21 +12,8 @@ import pytest
 
 from mppay.runner import Stack, bind, serving, start_stack
 from mppay.settings import Settings
-from tests.support.databases import PostgresFactory, postgres_server_url
+from tests.support.databases import PostgresFactory
 from tests.support.shop import Shop
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresFactory]:
-    server = postgres_server_url()
-    if server is None:
-        pytest.skip("MPPAY_TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")
-    factory = PostgresFactory(server)
-    factory.prepare()
-    try:
-        yield factory
-    finally:
-        factory.drop_all()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
