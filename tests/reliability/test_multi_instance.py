@@ -191,13 +191,6 @@ async def check_each_sync_ran_once(database_url: str, order_ids: list[str]) -> N
                         )
                     ).all()
                 )
-                workers = (
-                    await connection.execute(
-                        select(func.count(func.distinct(JobRow.locked_by))).where(
-                            JobRow.kind == "order.sync"
-                        )
-                    )
-                ).scalar_one()
             if len(queried) == len(order_ids):
                 break
             await asyncio.sleep(0.25)
@@ -205,7 +198,6 @@ async def check_each_sync_ran_once(database_url: str, order_ids: list[str]) -> N
             f"{len(queried)} of {len(order_ids)} orders synced"
         )
         assert set(queried.values()) == {1}, queried
-        del workers
     finally:
         await engine.dispose()
 
