@@ -255,8 +255,8 @@
     })
   }
   var lastDeliveries = ''
-  function pollDeliveries() {
-    fetch(cfg.deliveriesPath, { cache: 'no-store' })
+  function loadDeliveries() {
+    return fetch(cfg.deliveriesPath, { cache: 'no-store' })
       .then(function (r) { return r.ok ? r.json() : null })
       .then(function (answer) {
         if (!answer) return
@@ -264,9 +264,16 @@
         if (text !== lastDeliveries) { lastDeliveries = text; showDeliveries(answer.data || []) }
       })
       .catch(function () {})
-      .then(function () { setTimeout(pollDeliveries, 2000) })
+  }
+  function pollDeliveries() {
+    loadDeliveries().then(function () { setTimeout(pollDeliveries, 2000) })
   }
   pollDeliveries()
+  // WeChat Pay notifies within a moment of a payment: look again soon after the cashier closes.
+  window.addEventListener('mppay-preview-payment', function () {
+    setTimeout(loadDeliveries, 300)
+    setTimeout(loadDeliveries, 1000)
+  })
 
   // -- start ------------------------------------------------------------------------------
 

@@ -255,6 +255,7 @@
         if (!data || data.type !== 'wx-cashier-result' || typeof data.errMsg !== 'string') return
         window.removeEventListener('message', onMessage)
         record('requestPayment:result', { errMsg: data.errMsg })
+        window.dispatchEvent(new CustomEvent('mppay-preview-payment', { detail: { errMsg: data.errMsg } }))
         // Let a person read the sheet's last word before it closes (WeChat shows a result too).
         setTimeout(function () {
           layer.remove()
