@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from mppay.domain.catalog import Product
 from mppay.store.models import (
+    DiscrepancyRow,
     NotificationRow,
     OrderEventRow,
     OrderItemRow,
     OrderRow,
     PaymentAttemptRow,
+    ReconciliationRunRow,
     RefundRow,
 )
 
@@ -278,3 +280,57 @@ class AdminOrderDetail(BaseModel):
 class Health(BaseModel):
     status: str
     database: str
+
+
+class DiscrepancyPublic(BaseModel):
+    kind: str
+    resolution: str = Field(
+        description="OPEN (needs a human), FIXED (by sync), HELD (next day's bill)"
+    )
+    out_trade_no: str | None
+    out_refund_no: str | None
+    transaction_id: str | None
+    ours: str | None
+    theirs: str | None
+    detail: str | None
+
+    @classmethod
+    def of(cls, row: DiscrepancyRow) -> DiscrepancyPublic:
+        return cls(
+            kind=row.kind,
+            resolution=row.resolution,
+            out_trade_no=row.out_trade_no,
+            out_refund_no=row.out_refund_no,
+            transaction_id=row.transaction_id,
+            ours=row.ours,
+            theirs=row.theirs,
+            detail=row.detail,
+        )
+
+
+class ReconciliationPublic(BaseModel):
+    bill_date: date
+    status: str = Field(description="RUNNING, DONE, NO_BILL or FAILED")
+    api_version: str
+    started_at: datetime
+    finished_at: datetime | None
+    bill_rows: int
+    summary: dict[str, Any]
+    error: str | None
+
+    @classmethod
+    def of(cls, row: ReconciliationRunRow) -> ReconciliationPublic:
+        return cls(
+            bill_date=row.bill_date,
+            status=row.status,
+            api_version=row.api_version,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            bill_rows=row.bill_rows,
+            summary=row.summary,
+            error=row.error,
+        )
+
+
+class ReconciliationDetail(ReconciliationPublic):
+    discrepancies: list[DiscrepancyPublic]

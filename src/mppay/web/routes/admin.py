@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -15,9 +15,12 @@ from mppay.web.schemas import (
     AdminOrder,
     AdminOrderDetail,
     AdminOrderPage,
+    DiscrepancyPublic,
     ErrorBody,
     NotificationPublic,
     PaymentAttemptPublic,
+    ReconciliationDetail,
+    ReconciliationPublic,
     RefundCreate,
     RefundPublic,
     TimelineEntry,
@@ -77,4 +80,24 @@ async def order_detail(order_id: str, ctx: Ctx) -> AdminOrderDetail:
         refunds=[RefundPublic.of(r) for r in dossier.refunds],
         notifications=[NotificationPublic.of(n) for n in dossier.notifications],
         timeline=[TimelineEntry.of(e) for e in dossier.events],
+    )
+
+
+@router.get("/reconciliations", response_model=list[ReconciliationPublic])
+async def reconciliations(
+    ctx: Ctx, limit: Annotated[int, Query(ge=1, le=366)] = 31
+) -> list[ReconciliationPublic]:
+    """The most recent reconciliation runs, newest bill date first."""
+    return [
+        ReconciliationPublic.of(run) for run in await admin.list_reconciliations(ctx, limit=limit)
+    ]
+
+
+@router.get("/reconciliations/{bill_date}", response_model=ReconciliationDetail)
+async def reconciliation(bill_date: date, ctx: Ctx) -> ReconciliationDetail:
+    """One day's run with every discrepancy and how it was resolved."""
+    run, discrepancies = await admin.get_reconciliation(ctx, bill_date)
+    return ReconciliationDetail(
+        **ReconciliationPublic.of(run).model_dump(),
+        discrepancies=[DiscrepancyPublic.of(row) for row in discrepancies],
     )
