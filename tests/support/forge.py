@@ -87,4 +87,4 @@ def v2_sign(fields: dict[str, str], key: str, sign_type: str = "MD5") -> str:
     text += f"&key={key}"
     if sign_type == "HMAC-SHA256":
         return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest().upper()
-    return hashlib.md5(text.encode()).hexdigest().upper()  # noqa: S324 - WeChat v2's MD5 signature
+    return hashlib.md5(text.encode()).hexdigest().upper()

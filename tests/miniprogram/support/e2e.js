@@ -31,6 +31,19 @@ function sleep(ms) {
 }
 
 /**
+ * This environment without MPPAY_* settings (a developer's database URL or admin token must
+ * not leak into the sandbox), except MPPAY_API_VERSION: `MPPAY_API_VERSION=v2 npm run
+ * test:e2e` runs the scenarios on API v2.
+ */
+function serviceEnv() {
+  const env = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('MPPAY_') || key === 'MPPAY_API_VERSION') env[key] = value
+  }
+  return env
+}
+
+/**
  * Starts `mppay serve --sandbox --port 0 --emulator-port 0` with a fresh state dir.
  * @param {{name: string, env?: Record<string, string>}} opts
  * @returns {Promise<{info: any, stop: () => Promise<void>, log: () => string}>}
@@ -45,7 +58,7 @@ async function startStack(opts) {
     ['serve', '--sandbox', '--port', '0', '--emulator-port', '0', '--state-dir', path.join(dir, 'state'), '--ready-file', readyFile],
     {
       cwd: REPO,
-      env: { ...process.env, MPPAY_LOG_LEVEL: 'WARNING', COLUMNS: '120', ...(opts.env || {}) },
+      env: { ...serviceEnv(), MPPAY_LOG_LEVEL: 'WARNING', COLUMNS: '120', ...(opts.env || {}) },
       stdio: ['ignore', 'pipe', 'pipe']
     }
   )

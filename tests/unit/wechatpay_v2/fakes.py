@@ -38,7 +38,7 @@ def wechat_sign(fields: Mapping[str, str], key: str = v.V2_KEY, sign_type: str =
     text += f"&key={key}"
     if sign_type == "HMAC-SHA256":
         return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest().upper()
-    return hashlib.md5(text.encode()).hexdigest().upper()  # noqa: S324 - the protocol says MD5
+    return hashlib.md5(text.encode()).hexdigest().upper()
 
 
 def signed(

@@ -171,7 +171,7 @@ async def test_iter_bill_streams_chunks_and_checks_the_digest_at_the_end() -> No
         streaming_http(body) as http,
         client_on(FakeWeChatPay(at(1)), http, make_config()) as client,
     ):
-        bill = trade_bill(hashlib.sha1(BILL * 200).hexdigest())  # noqa: S324
+        bill = trade_bill(hashlib.sha1(BILL * 200).hexdigest())
         await collect(client, bill, pieces)
     assert b"".join(pieces) == BILL * 200
     assert body.delivered > 10
