@@ -9,11 +9,11 @@ const assert = require('node:assert/strict')
 const e2e = require('../support/e2e')
 
 const DROP_ALL = { notify_drop_rate: 1.0 }
-// WeChat's order query answers 503 (prepay, on another path, still works)
+// WeChat's order query (v3 and v2) answers 503; prepay, on other paths, still works
 const QUERY_DOWN = {
   notify_drop_rate: 1.0,
   api_http_503_rate: 1.0,
-  api_fault_paths: ['/v3/pay/transactions/out-trade-no/', '/v3/pay/transactions/id/']
+  api_fault_paths: ['/v3/pay/transactions/out-trade-no/', '/v3/pay/transactions/id/', '/pay/orderquery']
 }
 
 let stack

@@ -36,7 +36,8 @@ test('pay: the cashier confirms, the result page and the service both say PAID',
   assert.equal(dossier.order.status, 'PAID')
   const paid = dossier.timeline.find((entry) => entry.type === 'order.paid')
   assert.ok(paid, 'the timeline has order.paid')
-  assert.ok(dossier.notifications.some((n) => n.event_type === 'TRANSACTION.SUCCESS' && n.verified))
+  assert.equal(paid.source, `notify_${info.api_version}`, 'paid by the notification')
+  assert.ok(dossier.notifications.some((n) => n.verified), JSON.stringify(dossier.notifications))
 
   // the client's side of the contract: one login, loading hidden before requestPayment
   const calls = await e2e.wxCalls(page)
