@@ -61,7 +61,11 @@ def read_pem_or_path(value: str, variable: str) -> str:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="MPPAY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="MPPAY_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     database_url: str = "sqlite:///var/mppay.sqlite3"
