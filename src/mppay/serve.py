@@ -40,7 +40,8 @@ def banner(stack: Stack) -> None:
     table.add_row("mode", f"[bold]{mode}[/], API {settings.api_version}")
     table.add_row("service", url)
     table.add_row("API docs", f"{url}/docs")
-    table.add_row("Mini Program preview", f"{url}/preview/")
+    if stack.emulator:
+        table.add_row("Mini Program preview", f"{url}/preview/")
     table.add_row("health / metrics", f"{url}/healthz  {url}/metrics")
     if stack.emulator_url:
         table.add_row("emulator", stack.emulator_url)
@@ -65,7 +66,7 @@ def ready_info(stack: Stack) -> dict[str, str | None]:
     return {
         "service_url": stack.service_url,
         "emulator_url": stack.emulator_url,
-        "preview_url": f"{stack.service_url}/preview/",
+        "preview_url": f"{stack.service_url}/preview/" if stack.emulator else None,
         "admin_token": settings.admin_token if stack.emulator else None,
         "mchid": settings.mchid,
         "appid": settings.appid,
