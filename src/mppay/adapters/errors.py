@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from mppay.usecases.ports import (
     AlreadyClosed,
     AlreadyPaid,
@@ -12,7 +15,9 @@ from mppay.usecases.ports import (
 )
 from mppay.wechatpay import errors as wx
 
-__all__ = ["to_port_error"]
+__all__ = ["to_port_error", "wechat_call"]
+
+T = TypeVar("T")
 
 
 def to_port_error(exc: wx.WeChatPayError) -> GatewayError:
@@ -32,3 +37,11 @@ def to_port_error(exc: wx.WeChatPayError) -> GatewayError:
     if isinstance(exc, wx.OrderNotFoundError | wx.ResourceNotFoundError):
         return UnknownAtWeChat(message, code=code)
     return Refused(message, code=code)
+
+
+async def wechat_call(call: Awaitable[T]) -> T:
+    """Await a library call, translating its errors into the port's."""
+    try:
+        return await call
+    except wx.WeChatPayError as exc:
+        raise to_port_error(exc) from exc

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from mppay.adapters.bills import bill_entries
-from mppay.adapters.errors import to_port_error
+from mppay.adapters.errors import to_port_error, wechat_call
 from mppay.adapters.snapshots import (
     refund_from_v2_record,
     trade_from_v2_notification,
@@ -73,26 +73,17 @@ class WeChatPayV2Gateway:
             time_expire=self._time_expire(command.time_expire),
             fee_type=command.currency,
         )
-        try:
-            return (await self.client.unified_order(request)).prepay_id
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        return (await wechat_call(self.client.unified_order(request))).prepay_id
 
     def payment_params(self, prepay_id: str) -> dict[str, str]:
         return self.client.request_payment_params(prepay_id).to_dict()
 
     async def query_trade(self, out_trade_no: str) -> TradeSnapshot:
-        try:
-            order = await self.client.order_query(out_trade_no=out_trade_no)
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        order = await wechat_call(self.client.order_query(out_trade_no=out_trade_no))
         return trade_from_v2_order(order, appid=self.appid, mchid=self.mchid)
 
     async def close(self, out_trade_no: str) -> None:
-        try:
-            await self.client.close_order(out_trade_no)
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        await wechat_call(self.client.close_order(out_trade_no))
 
     async def refund(self, command: RefundCommand) -> RefundSnapshot:
         request = V2RefundRequest(
@@ -103,18 +94,12 @@ class WeChatPayV2Gateway:
             refund_desc=command.reason,
             notify_url=command.notify_url,
         )
-        try:
-            await self.client.refund(request)
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        await wechat_call(self.client.refund(request))
         # v2's refund answer means "accepted"; the status comes from the refund query.
         return await self.query_refund(command.out_refund_no, command.out_trade_no)
 
     async def query_refund(self, out_refund_no: str, out_trade_no: str) -> RefundSnapshot:
-        try:
-            result = await self.client.refund_query(out_refund_no=out_refund_no)
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        result = await wechat_call(self.client.refund_query(out_refund_no=out_refund_no))
         for record in result.refunds:
             if record.out_refund_no == out_refund_no:
                 return refund_from_v2_record(

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Literal
 
 from mppay.adapters.bills import bill_entries
-from mppay.adapters.errors import to_port_error
+from mppay.adapters.errors import to_port_error, wechat_call
 from mppay.adapters.snapshots import refund_from_v3, trade_from_v3
 from mppay.domain.wechat_facts import BillEntry, RefundSnapshot, TradeSnapshot
 from mppay.usecases.ports import (
@@ -59,26 +59,19 @@ class WeChatPayV3Gateway:
             payer=Payer(openid=command.payer_openid),
             scene_info=SceneInfo(payer_client_ip=command.client_ip),
         )
-        try:
-            response = await self.client.prepay_jsapi(request)
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        response = await wechat_call(self.client.prepay_jsapi(request))
         return response.prepay_id
 
     def payment_params(self, prepay_id: str) -> dict[str, str]:
         return self.client.request_payment_params(prepay_id).to_dict()
 
     async def query_trade(self, out_trade_no: str) -> TradeSnapshot:
-        try:
-            return trade_from_v3(await self.client.query_order_by_out_trade_no(out_trade_no))
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        return trade_from_v3(
+            await wechat_call(self.client.query_order_by_out_trade_no(out_trade_no))
+        )
 
     async def close(self, out_trade_no: str) -> None:
-        try:
-            await self.client.close_order(out_trade_no)
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        await wechat_call(self.client.close_order(out_trade_no))
 
     async def refund(self, command: RefundCommand) -> RefundSnapshot:
         request = RefundRequest(
@@ -90,16 +83,10 @@ class WeChatPayV3Gateway:
                 refund=command.refund_fen, total=command.total_fen, currency=command.currency
             ),
         )
-        try:
-            return refund_from_v3(await self.client.create_refund(request))
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        return refund_from_v3(await wechat_call(self.client.create_refund(request)))
 
     async def query_refund(self, out_refund_no: str, out_trade_no: str) -> RefundSnapshot:
-        try:
-            return refund_from_v3(await self.client.query_refund(out_refund_no))
-        except wx.WeChatPayError as exc:
-            raise to_port_error(exc) from exc
+        return refund_from_v3(await wechat_call(self.client.query_refund(out_refund_no)))
 
     async def _parse(
         self, headers: Mapping[str, str], body: bytes

@@ -137,12 +137,7 @@ async def _apply_paid(
         f"{source}: WeChat reports transaction {snapshot.transaction_id} paid but the order is "
         f"{current.status} with transaction {current.transaction_id}"
     )
-    await uow.orders.flag_for_review(order.id, reason, now)
-    await uow.events.append(
-        order.id, OrderEventType.MISMATCH, at=now, source=source, detail={"conflict": reason}
-    )
-    ctx.observer.alert("conflicting payment statement", order_id=order.id, detail=reason)
-    return TradeApplyResult.CONFLICT
+    return await _conflict(ctx, uow, order, reason, source=source, now=now)
 
 
 async def _apply_closed(
@@ -175,11 +170,24 @@ async def _apply_closed(
     if current.status == OrderStatus.CLOSED:
         return TradeApplyResult.ALREADY_CLOSED
     reason = f"{source}: WeChat reports {snapshot.trade_state} but the order is {current.status}"
+    return await _conflict(ctx, uow, order, reason, source=source, now=now)
+
+
+async def _conflict(
+    ctx: ServiceContext,
+    uow: UnitOfWork,
+    order: OrderRow,
+    reason: str,
+    *,
+    source: str,
+    now: datetime,
+) -> TradeApplyResult:
+    """A statement the transition table cannot take: flag the order, keep the evidence, alert."""
     await uow.orders.flag_for_review(order.id, reason, now)
     await uow.events.append(
         order.id, OrderEventType.MISMATCH, at=now, source=source, detail={"conflict": reason}
     )
-    ctx.observer.alert("closed at WeChat but paid here", order_id=order.id)
+    ctx.observer.alert("conflicting WeChat statement", order_id=order.id, detail=reason)
     return TradeApplyResult.CONFLICT
 
 
