@@ -80,30 +80,12 @@ class Cashier:
         action = params.get("action", "confirm")
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
-        errors = type_errors(params, WX_PARAMS) + type_errors(params, ("appId", "openid"))
-        if errors:
-            return {"errMsg": "requestPayment:fail parameter error: " + errors}
-        package: str = params["package"]
-        if not package.startswith("prepay_id="):
-            return {"errMsg": FAIL_PREPAY}
-        found = self.emu.state.order_by_prepay(package[len("prepay_id=") :])
-        if found is None:
-            return {"errMsg": FAIL_PREPAY}
-        order, prepay = found
-        if prepay.expires_at <= self.emu.clock.now():
-            return {"errMsg": FAIL_EXPIRED}
-        if order.appid != params["appId"]:
-            return {"errMsg": FAIL_APPID}
-        merchant = self.emu.state.merchants[order.mchid]
-        if params["signType"] != order.sign_type or not self._sign_ok(params, merchant, order.api):
-            return {"errMsg": FAIL_SIGN}
-        self.emu.payments.refresh(order)
-        if order.trade_state in ("SUCCESS", "REFUND"):
-            return {"errMsg": FAIL_PAID}
-        if order.trade_state == "CLOSED":
-            return {"errMsg": FAIL_CLOSED}
-        if params["openid"] != order.openid:
-            return {"errMsg": FAIL_PAYER}
+        refusal = self.check(params)
+        if refusal is not None:
+            return {"errMsg": refusal}
+        found = self.emu.state.order_by_prepay(params["package"][len("prepay_id=") :])
+        assert found is not None  # check() found it
+        order, _ = found
         if action == "cancel":
             return {"errMsg": CANCEL}
         if action == "fail":
@@ -111,6 +93,38 @@ class Cashier:
         self.emu.payments.pay(order)
         self.emu.touch()
         return {"errMsg": OK}
+
+    def check(self, params: dict[str, Any]) -> str | None:
+        """The refusal the WeChat client shows before its payment sheet, or None if payable.
+
+        Checks parameter types, the prepay_id (known, unexpired, of this appId), the paySign,
+        the order's state and the payer, in that order.
+        """
+        errors = type_errors(params, WX_PARAMS) + type_errors(params, ("appId", "openid"))
+        if errors:
+            return "requestPayment:fail parameter error: " + errors
+        package: str = params["package"]
+        if not package.startswith("prepay_id="):
+            return FAIL_PREPAY
+        found = self.emu.state.order_by_prepay(package[len("prepay_id=") :])
+        if found is None:
+            return FAIL_PREPAY
+        order, prepay = found
+        if prepay.expires_at <= self.emu.clock.now():
+            return FAIL_EXPIRED
+        if order.appid != params["appId"]:
+            return FAIL_APPID
+        merchant = self.emu.state.merchants[order.mchid]
+        if params["signType"] != order.sign_type or not self._sign_ok(params, merchant, order.api):
+            return FAIL_SIGN
+        self.emu.payments.refresh(order)
+        if order.trade_state in ("SUCCESS", "REFUND"):
+            return FAIL_PAID
+        if order.trade_state == "CLOSED":
+            return FAIL_CLOSED
+        if params["openid"] != order.openid:
+            return FAIL_PAYER
+        return None
 
     @staticmethod
     def _sign_ok(params: dict[str, Any], merchant: Any, api: str) -> bool:

@@ -113,6 +113,7 @@ class Sandbox:
             route("/sandbox/requestPayment", self.request_payment, ["POST"]),
             route("/sandbox/cashier", self.cashier_page, ["GET"]),
             route("/sandbox/cashier/info", self.cashier_info, ["GET"]),
+            route("/sandbox/cashier/check", self.cashier_check, ["POST"]),
             route("/sandbox/notifications", self.notifications, ["GET"]),
             route("/sandbox/notifications/send", self.send_notification, ["POST"]),
             route("/sandbox/faults", self.faults, ["GET", "PUT", "DELETE"]),
@@ -180,6 +181,11 @@ class Sandbox:
         if found is None:
             raise SandboxError(404, "no such prepay_id", "NOT_FOUND")
         return json_response(found)
+
+    async def cashier_check(self, request: Request) -> Response:
+        """``{"errMsg": null}`` when the sheet may open, else the refusal WeChat would show."""
+        body = await _json_body(request)
+        return json_response({"errMsg": self.emu.cashier.check(body)})
 
     async def notifications(self, request: Request) -> Response:
         try:

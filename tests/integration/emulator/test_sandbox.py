@@ -195,6 +195,20 @@ def test_cashier_info_serves_the_fragment_form(v3: httpx.Client, merchant: dict[
     assert v3.get("/sandbox/cashier/info", params={"package": "prepay_id=nope"}).status_code == 404
 
 
+def test_the_cashier_refuses_a_bad_signature_before_the_sheet_can_pay(
+    v3: httpx.Client, merchant: dict[str, Any]
+) -> None:
+    openid = login(v3, merchant)
+    out_trade_no, prepay_id = prepay(v3, merchant, openid)
+    params = v3_pay_params(merchant, prepay_id, openid)
+    assert v3.post("/sandbox/cashier/check", json=params).json() == {"errMsg": None}
+    tampered = {**params, "paySign": "A" + params["paySign"][1:]}
+    check = v3.post("/sandbox/cashier/check", json=tampered).json()
+    assert check == {"errMsg": "requestPayment:fail 支付验证签名失败"}
+    order = v3.get(f"/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={merchant['mchid']}")
+    assert order.json()["trade_state"] == "NOTPAY"  # a check never pays
+
+
 def test_orders_can_be_paid_directly_and_refunds_completed_by_number(
     v3: httpx.Client, merchant: dict[str, Any]
 ) -> None:

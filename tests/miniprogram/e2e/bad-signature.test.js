@@ -18,7 +18,10 @@ test('bad signature: the cashier refuses, nothing is paid', async (t) => {
   const order = await e2e.placeFirstOrder(page)
   await e2e.tap(page, 'pay-button')
   const sheet = await e2e.cashier(page)
-  await sheet.getByTestId('cashier-pay').click()
+  // Like WeChat's client, the sheet refuses before the user can pay; dismissing it reports why.
+  await sheet.getByTestId('cashier-error').filter({ hasText: '支付验证签名失败' }).waitFor({ timeout: 10000 })
+  assert.equal(await sheet.getByTestId('cashier-pay').isDisabled(), true)
+  await sheet.getByTestId('cashier-close').click()
 
   const modal = page.getByTestId('wx-modal')
   await modal.waitFor({ timeout: 10000 })
