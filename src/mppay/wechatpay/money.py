@@ -26,7 +26,8 @@ def parse_yuan(text: str) -> int:
     match = _YUAN.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"not a yuan amount with at most two decimals: {text!r}")
-    fen = int(match["whole"]) * 100 + int((match["frac"] or "0").ljust(2, "0"))
+    # "19.9" -> "19" + "90": string arithmetic keeps every digit exact.
+    fen = int(match["whole"] + (match["frac"] or "").ljust(2, "0"))
     return -fen if match["sign"] else fen
 
 
