@@ -13,7 +13,8 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from ..errors import MalformedMessageError, ServerError, TransportError, error_for
+from .._http import iter_body, open_stream, read_body
+from ..errors import MalformedMessageError, ServerError, error_for
 from .models import describe_validation_error
 
 __all__ = ["parse_model", "raise_for_status", "stream_body"]
@@ -74,28 +75,14 @@ def raise_for_status(response: httpx.Response, label: str) -> None:
 
 
 async def stream_body(client: httpx.AsyncClient, request: httpx.Request) -> AsyncIterator[bytes]:
-    """Like ``_http.send`` but streaming: yields the 2xx body in chunks, in bounded memory.
+    """Yield a 2xx body in chunks, in bounded memory (bill downloads).
 
-    ``_http.send`` reads whole bodies, which a bill download must not do; this keeps its error
-    mapping (``TransportError`` for timeouts and connection failures, before or during the
-    body) and raises like ``raise_for_status`` for a non-2xx answer.
+    Transport failures before or during the body are ``TransportError`` (``_http``); a non-2xx
+    answer raises like ``raise_for_status``.
     """
-    label = f"{request.method} {request.url.path}"
-    try:
-        response = await client.send(request, stream=True)
-    except httpx.TimeoutException as exc:
-        raise TransportError(f"{label}: timed out ({type(exc).__name__}); outcome unknown") from exc
-    except httpx.TransportError as exc:
-        raise TransportError(f"{label}: {type(exc).__name__}; outcome unknown") from exc
-    try:
+    async with open_stream(client, request) as response:
         if not 200 <= response.status_code < 300 or response.status_code == 202:
-            await response.aread()
-            raise_for_status(response, label)
-        async for chunk in response.aiter_bytes():
+            await read_body(response)
+            raise_for_status(response, f"{request.method} {request.url.path}")
+        async for chunk in iter_body(response):
             yield chunk
-    except httpx.TimeoutException as exc:
-        raise TransportError(f"{label}: timed out ({type(exc).__name__}) reading the body") from exc
-    except httpx.TransportError as exc:
-        raise TransportError(f"{label}: {type(exc).__name__} reading the body") from exc
-    finally:
-        await response.aclose()
