@@ -5,9 +5,10 @@ import pytest
 
 from tests.support.shop import Shop
 
-pytestmark = pytest.mark.parametrize("api_version", ["v3", "v2"])
+LOOP_VERSIONS = pytest.mark.parametrize("api_version", ["v3", "v2"])
 
 
+@LOOP_VERSIONS
 async def test_an_order_is_paid_through_prepay_request_payment_and_the_notification(
     shop: Shop,
 ) -> None:
@@ -27,6 +28,7 @@ async def test_an_order_is_paid_through_prepay_request_payment_and_the_notificat
     assert timeline[:4] == ["order.created", "prepay.requested", "prepay.obtained", "order.paid"]
 
 
+@LOOP_VERSIONS
 async def test_a_cancelled_payment_leaves_the_order_pending_and_cancel_closes_it(
     shop: Shop,
 ) -> None:
@@ -55,6 +57,7 @@ async def test_a_cancelled_payment_leaves_the_order_pending_and_cancel_closes_it
     assert again.json()["code"] == "ORDER_CLOSED"
 
 
+@LOOP_VERSIONS
 async def test_partial_and_full_refunds_follow_the_refund_notifications(shop: Shop) -> None:
     user = await shop.login()
     order = await shop.paid_order(user, [{"product_id": "croissant", "quantity": 2}])  # 2500
@@ -73,6 +76,7 @@ async def test_partial_and_full_refunds_follow_the_refund_notifications(shop: Sh
     assert sorted(r["status"] for r in refunds) == ["SUCCESS", "SUCCESS"]
 
 
+@LOOP_VERSIONS
 async def test_a_dropped_notification_is_recovered_by_refresh(shop: Shop) -> None:
     await shop.faults(notify_drop_rate=1.0)
     user = await shop.login()
@@ -96,3 +100,32 @@ class _ShiftedClock:
 
     def now(self):  # type: ignore[no-untyped-def]
         return self._inner.now() + self._delta  # type: ignore[attr-defined]
+
+
+async def test_operators_search_orders_by_status_date_and_payer(shop: Shop) -> None:
+    alice = await shop.login()
+    bob = await shop.login()
+    paid = await shop.paid_order(alice)
+    pending = await shop.create_order(bob)
+
+    async def search(**params: str) -> list[str]:
+        response = await shop.http.get(
+            f"{shop.api}/admin/api/orders", params=params, headers=shop.admin
+        )
+        assert response.status_code == 200, response.text
+        return [order["id"] for order in response.json()["items"]]
+
+    assert await search(status="PAID") == [paid["id"]]
+    assert await search(openid=bob.openid) == [pending["id"]]
+    assert await search(out_trade_no=paid["out_trade_no"]) == [paid["id"]]
+    assert set(await search(**{"from": "2000-01-01", "to": "2999-12-31"})) == {
+        paid["id"],
+        pending["id"],
+    }
+    assert await search(date_from="2999-01-01") == []
+    assert pending["id"] in await search(**{"from": pending["created_at"]})
+    bad = await shop.http.get(
+        f"{shop.api}/admin/api/orders", params={"from": "yesterday"}, headers=shop.admin
+    )
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "INVALID_DATE"

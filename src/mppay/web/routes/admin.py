@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from mppay.domain.identifiers import BEIJING
 from mppay.domain.states import OrderStatus
 from mppay.usecases import admin, refunds
 from mppay.usecases.admin import OrderFilter
+from mppay.usecases.errors import InvalidInput
 from mppay.web.deps import AdminAuth, Ctx
 from mppay.web.schemas import (
     AdminOrder,
@@ -42,26 +44,51 @@ async def create_refund(order_id: str, body: RefundCreate, ctx: Ctx) -> RefundPu
     return RefundPublic.of(await refunds.create_refund(ctx, order_id, body.amount_fen, body.reason))
 
 
+def _moment(value: str | None, *, end: bool, name: str) -> datetime | None:
+    """An ISO 8601 date or datetime; a date is a Beijing calendar day, a naive time is Beijing time.
+
+    ``end=True`` makes a bare date inclusive (the next day's midnight is the exclusive bound).
+    """
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time(0), BEIJING)
+        else:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            "INVALID_DATE", f"{name} must be YYYY-MM-DD or an ISO 8601 time"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
+
+
 @router.get("/orders", response_model=AdminOrderPage)
 async def search_orders(
     ctx: Ctx,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     created_from: Annotated[
-        datetime | None, Query(alias="from", description="created at or after (ISO 8601)")
+        str | None,
+        Query(alias="from", description="created on/after: YYYY-MM-DD (Beijing) or ISO 8601 time"),
     ] = None,
     created_to: Annotated[
-        datetime | None, Query(alias="to", description="created before (ISO 8601)")
+        str | None,
+        Query(alias="to", description="created before an ISO 8601 time, or on/before YYYY-MM-DD"),
     ] = None,
+    date_from: Annotated[str | None, Query(description="same as from")] = None,
+    date_to: Annotated[str | None, Query(description="same as to")] = None,
     out_trade_no: str | None = None,
     openid: str | None = None,
     needs_review: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AdminOrderPage:
+    """Orders, newest first, filtered by status, creation date range, out_trade_no, openid."""
     criteria = OrderFilter(
         status=status_.value if status_ else None,
-        created_from=created_from,
-        created_to=created_to,
+        created_from=_moment(created_from or date_from, end=False, name="from"),
+        created_to=_moment(created_to or date_to, end=True, name="to"),
         out_trade_no=out_trade_no,
         openid=openid,
         needs_review=needs_review,
