@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only, raiseload
 
 from mppay.store.models import OrderRow, PaymentAttemptRow
 
@@ -160,10 +161,25 @@ class OrderRepository:
         )
 
     async def by_out_trade_nos(self, numbers: Sequence[str]) -> dict[str, OrderRow]:
+        """Orders by ``out_trade_no`` with only what reconciliation compares (it reads a
+        thousand at a time): id, out_trade_no, status, amount, transaction_id. Touching any
+        other attribute, or ``items``, of these rows raises instead of querying again."""
         if not numbers:
             return {}
         rows = await self._session.scalars(
-            select(OrderRow).where(OrderRow.out_trade_no.in_(list(numbers)))
+            select(OrderRow)
+            .where(OrderRow.out_trade_no.in_(list(numbers)))
+            .options(
+                load_only(
+                    OrderRow.id,
+                    OrderRow.out_trade_no,
+                    OrderRow.status,
+                    OrderRow.amount_total_fen,
+                    OrderRow.transaction_id,
+                    raiseload=True,
+                ),
+                raiseload(OrderRow.items),
+            )
         )
         return {row.out_trade_no: row for row in rows}
 
