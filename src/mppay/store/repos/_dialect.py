@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,3 +26,16 @@ def supports_row_locks(session: AsyncSession) -> bool:
 def rowcount(result: Result[Any]) -> int:
     """Rows matched by an UPDATE / INSERT ... ON CONFLICT (the concurrency guard's answer)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+async def plan_each_page(session: AsyncSession) -> None:
+    """Make PostgreSQL plan this transaction's statements for their actual parameters.
+
+    A keyset page over a time range (``paid_at`` in [start, end) AND id > :after ORDER BY id
+    LIMIT n) is a prepared statement; after five runs PostgreSQL may switch to a generic plan
+    that, not knowing the range covers the whole table, scans and sorts the entire range for
+    every page (seen at 1,000,000 orders: 31 ms a page instead of 6). ``SET LOCAL`` lasts
+    until the end of the transaction only.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import load_only, raiseload
 
 from mppay.store.models import OrderRow, PaymentAttemptRow
 
-from ._dialect import rowcount, supports_row_locks
+from ._dialect import plan_each_page, rowcount, supports_row_locks
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,7 @@ class OrderRepository:
         self, start: datetime, end: datetime, *, after_id: str, limit: int
     ) -> list[tuple[str, str, datetime]]:
         """(id, out_trade_no, paid_at) of orders paid in [start, end), in id order after ``after_id``."""
+        await plan_each_page(self._session)
         rows = await self._session.execute(
             select(OrderRow.id, OrderRow.out_trade_no, OrderRow.paid_at)
             .where(

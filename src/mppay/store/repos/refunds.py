@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mppay.store.models import RefundRow
-from mppay.store.repos._dialect import rowcount
+from mppay.store.repos._dialect import plan_each_page, rowcount
 
 
 class RefundRepository:
@@ -76,6 +76,7 @@ class RefundRepository:
         self, start: datetime, end: datetime, *, after_id: str, limit: int
     ) -> list[tuple[str, str, datetime]]:
         """(id, out_refund_no, succeeded_at) of refunds that succeeded in [start, end)."""
+        await plan_each_page(self._session)
         rows = await self._session.execute(
             select(RefundRow.id, RefundRow.out_refund_no, RefundRow.succeeded_at)
             .where(
