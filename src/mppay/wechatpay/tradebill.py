@@ -87,6 +87,8 @@ class TradeBillParser:
         self._index: dict[str, int] | None = None
         self._in_summary = False
         self._summary: TradeBillSummary | None = None
+        self._last_time_text = ""
+        self._last_time = datetime.min
         self.line_number = 0
 
     def feed(self, chunk: bytes) -> Iterator[TradeBillRecord]:
@@ -164,14 +166,19 @@ class TradeBillParser:
             raise MalformedMessageError(
                 f"trade bill line {self.line_number}: {len(fields)} fields, header has {len(self._index)}"
             )
-        try:
-            trade_time = datetime.strptime(
-                self._get(fields, "trade_time"), "%Y-%m-%d %H:%M:%S"
-            ).replace(tzinfo=_BEIJING)
-        except ValueError as exc:
-            raise MalformedMessageError(
-                f"trade bill line {self.line_number}: bad trade time"
-            ) from exc
+        text = self._get(fields, "trade_time")
+        if text != self._last_time_text:
+            # Rows come in time order, many per second: parse each distinct time once.
+            try:
+                self._last_time = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(
+                    tzinfo=_BEIJING
+                )
+            except ValueError as exc:
+                raise MalformedMessageError(
+                    f"trade bill line {self.line_number}: bad trade time"
+                ) from exc
+            self._last_time_text = text
+        trade_time = self._last_time
         # 订单金额 (order total) when the bill has it, else 应结订单金额 (settlement total).
         settlement_total = self._fen(fields, "settlement_total")
         order_total = (
