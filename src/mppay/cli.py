@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,6 +15,19 @@ app = typer.Typer(help="mppay: WeChat Mini Program payments, self-hosted.", no_a
 @app.callback()
 def _root() -> None:
     """mppay: WeChat Mini Program payments, self-hosted."""
+
+
+def _run_server(main: Coroutine[Any, Any, None]) -> None:
+    """Run a long-lived server coroutine on uvloop when it is installed (``uvicorn[standard]``
+    brings it), as ``uvicorn.run`` would: ``asyncio.run`` alone gives uvicorn the stdlib loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] depends on it
+        import asyncio
+
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -53,8 +67,6 @@ def serve(
     ] = None,
 ) -> None:
     """Start the payment service (the README's `make run`)."""
-    import asyncio
-
     from mppay.logs import configure_logging
     from mppay.serve import serve_forever
     from mppay.settings import Settings, SettingsError
@@ -66,7 +78,7 @@ def serve(
     configure_logging(settings.log_level)
     use_sandbox = sandbox if sandbox is not None else not settings.has_merchant_credentials()
     try:
-        asyncio.run(
+        _run_server(
             serve_forever(
                 settings,
                 host=host,
@@ -91,8 +103,6 @@ def worker_command(
     once: Annotated[bool, typer.Option(help="Run the jobs that are due now, then exit.")] = False,
 ) -> None:
     """Run background jobs: order sync, expiry, refund sync, daily reconciliation."""
-    import asyncio
-
     from mppay.logs import configure_logging
     from mppay.serve import run_worker
     from mppay.settings import Settings, SettingsError
@@ -100,7 +110,7 @@ def worker_command(
     settings = Settings()
     configure_logging(settings.log_level)
     try:
-        asyncio.run(run_worker(settings, once=once))
+        _run_server(run_worker(settings, once=once))
     except SettingsError as exc:
         raise _fail(str(exc)) from exc
 
