@@ -128,9 +128,9 @@ async def receive_trade_notification(
 
     snapshot = notice.snapshot
     async with ctx.uow() as uow:
-        order = await uow.orders.get_by_out_trade_no(snapshot.out_trade_no)
+        order = await uow.orders.get_by_out_trade_no(snapshot.out_trade_no, with_items=False)
         if order is not None:
-            order = await uow.orders.get(order.id, for_update=True)
+            order = await uow.orders.get(order.id, for_update=True, with_items=False)
         if order is None:
             await uow.notifications.add(
                 _row(

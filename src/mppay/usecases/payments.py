@@ -55,7 +55,7 @@ async def pay_order(
     ``UpstreamUnavailable`` (no usable answer from WeChat: safe to retry).
     """
     async with ctx.uow(read_only=True) as uow:
-        order = await uow.orders.get_for_user(order_id, user.id)
+        order = await uow.orders.get_for_user(order_id, user.id, with_items=False)
         if order is None:
             raise NotFound("ORDER_NOT_FOUND", f"no order {order_id}")
         reusable = await uow.attempts.latest_obtained(order.id)

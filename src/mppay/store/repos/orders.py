@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, raiseload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from mppay.store.models import OrderRow, PaymentAttemptRow
 
@@ -28,6 +29,11 @@ class OrderFilter:
     needs_review: bool | None = None
 
 
+def _items(with_items: bool) -> tuple[ORMOption, ...]:
+    """Paths that never read an order's items (paying, notifications) skip their query."""
+    return () if with_items else (raiseload(OrderRow.items),)
+
+
 class OrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -36,22 +42,31 @@ class OrderRepository:
         self._session.add(order)
         await self._session.flush()
 
-    async def get(self, order_id: str, *, for_update: bool = False) -> OrderRow | None:
-        stmt = select(OrderRow).where(OrderRow.id == order_id)
+    async def get(
+        self, order_id: str, *, for_update: bool = False, with_items: bool = True
+    ) -> OrderRow | None:
+        """``with_items=False`` skips the second query for the items (touching them raises)."""
+        stmt = select(OrderRow).options(*_items(with_items)).where(OrderRow.id == order_id)
         if for_update and supports_row_locks(self._session):
             stmt = stmt.with_for_update()
         return await self._session.scalar(stmt.execution_options(populate_existing=True))
 
-    async def get_for_user(self, order_id: str, user_id: int) -> OrderRow | None:
+    async def get_for_user(
+        self, order_id: str, user_id: int, *, with_items: bool = True
+    ) -> OrderRow | None:
         return await self._session.scalar(
             select(OrderRow)
+            .options(*_items(with_items))
             .where(OrderRow.id == order_id, OrderRow.user_id == user_id)
             .execution_options(populate_existing=True)
         )
 
-    async def get_by_out_trade_no(self, out_trade_no: str) -> OrderRow | None:
+    async def get_by_out_trade_no(
+        self, out_trade_no: str, *, with_items: bool = True
+    ) -> OrderRow | None:
         return await self._session.scalar(
             select(OrderRow)
+            .options(*_items(with_items))
             .where(OrderRow.out_trade_no == out_trade_no)
             .execution_options(populate_existing=True)
         )
