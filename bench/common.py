@@ -148,9 +148,9 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU of every process called ``postgres`` on the machine (the whole server)."""
-    total = 0.0
+def postgres_cpu_by_pid() -> dict[int, float]:
+    """CPU of every process called ``postgres`` on the machine (the whole server), by pid."""
+    found: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -162,8 +162,8 @@ def postgres_cpu_seconds() -> float:
         if name != "postgres" and not name.startswith("postgres:"):
             continue
         fields = text[text.rindex(")") + 2 :].split()
-        total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
+        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return found
 
 
 def self_cpu_seconds() -> float:
@@ -174,20 +174,28 @@ def self_cpu_seconds() -> float:
 class CpuSnapshot:
     at: float
     by_process: dict[str, float]
+    postgres: dict[int, float] | None = None
 
 
 def cpu_snapshot(pids: dict[str, int], *, postgres: bool) -> CpuSnapshot:
     values = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
     values["loadgen"] = self_cpu_seconds()
-    if postgres:
-        values["postgres"] = postgres_cpu_seconds()
-    return CpuSnapshot(time.perf_counter(), values)
+    return CpuSnapshot(time.perf_counter(), values, postgres_cpu_by_pid() if postgres else None)
 
 
 def cpu_between(start: CpuSnapshot, end: CpuSnapshot) -> dict[str, float]:
-    return {
+    """CPU seconds per process between two snapshots. PostgreSQL: every server process alive
+    at the end, counted from zero if it started in between (backends that exited in between
+    are missed, so this is a lower bound)."""
+    used = {
         name: round(end.by_process[name] - start.by_process[name], 3) for name in start.by_process
     }
+    if start.postgres is not None and end.postgres is not None:
+        used["postgres"] = round(
+            sum(seconds - start.postgres.get(pid, 0.0) for pid, seconds in end.postgres.items()),
+            3,
+        )
+    return used
 
 
 # --- processes -----------------------------------------------------------------------------
