@@ -1,4 +1,5 @@
-"""``mppay demo`` end to end: a real process, the whole loop, green in under 10 seconds."""
+"""``mppay demo`` end to end: a real process, the whole loop, green (its run time is printed,
+not asserted: timing belongs in bench/)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_BUDGET_SECONDS = 10.0
 
 
 def _run_demo(**env: str) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -49,4 +49,4 @@ def test_demo_runs_the_whole_loop_green(api_version: str) -> None:
         assert seen in output, f"{seen!r} missing from:\n{output}"
     # wire messages are abbreviated: the paySign (RSA: 344 base64 chars, v2: 64 hex) is cut
     assert ("…(344 chars)" if api_version == "v3" else "…(64 chars)") in output
-    assert elapsed < DEMO_BUDGET_SECONDS, f"mppay demo took {elapsed:.1f} s"
+    print(f"mppay demo ({api_version}) took {elapsed:.1f} s")
