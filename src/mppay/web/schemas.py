@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from mppay.domain.catalog import Product
-from mppay.store.models import (
-    DiscrepancyRow,
-    NotificationRow,
-    OrderEventRow,
-    OrderItemRow,
-    OrderRow,
-    PaymentAttemptRow,
-    ReconciliationRunRow,
-    RefundRow,
-)
-
 Quantity = Annotated[StrictInt, Field(ge=1, le=999)]
+
+
+class _FromRow(BaseModel):
+    """A response schema filled from a row's (or dataclass's) attributes of the same names."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, row: object) -> Self:
+        return cls.model_validate(row)
 
 
 class ErrorBody(BaseModel):
@@ -38,20 +36,11 @@ class LoginResponse(BaseModel):
     expires_at: datetime
 
 
-class ProductPublic(BaseModel):
+class ProductPublic(_FromRow):
     id: str
     name: str
     description: str
     price_fen: int
-
-    @classmethod
-    def of(cls, product: Product) -> ProductPublic:
-        return cls(
-            id=product.id,
-            name=product.name,
-            description=product.description,
-            price_fen=product.price_fen,
-        )
 
 
 class OrderItemCreate(BaseModel):
@@ -68,25 +57,15 @@ class OrderCreate(BaseModel):
     items: list[OrderItemCreate] = Field(min_length=1, max_length=50)
 
 
-class OrderItemPublic(BaseModel):
+class OrderItemPublic(_FromRow):
     product_id: str
     name: str
     unit_price_fen: int
     quantity: int
     line_total_fen: int
 
-    @classmethod
-    def of(cls, row: OrderItemRow) -> OrderItemPublic:
-        return cls(
-            product_id=row.product_id,
-            name=row.name,
-            unit_price_fen=row.unit_price_fen,
-            quantity=row.quantity,
-            line_total_fen=row.line_total_fen,
-        )
 
-
-class OrderPublic(BaseModel):
+class OrderPublic(_FromRow):
     id: str
     out_trade_no: str
     status: str = Field(description="PENDING, PAID, CLOSED, PARTIALLY_REFUNDED or REFUNDED")
@@ -98,22 +77,6 @@ class OrderPublic(BaseModel):
     transaction_id: str | None
     refunded_fen: int
     expires_at: datetime
-
-    @classmethod
-    def of(cls, row: OrderRow) -> OrderPublic:
-        return cls(
-            id=row.id,
-            out_trade_no=row.out_trade_no,
-            status=row.status,
-            amount_total_fen=row.amount_total_fen,
-            currency=row.currency,
-            items=[OrderItemPublic.of(item) for item in row.items],
-            created_at=row.created_at,
-            paid_at=row.paid_at,
-            transaction_id=row.transaction_id,
-            refunded_fen=row.refunded_fen,
-            expires_at=row.expires_at,
-        )
 
 
 class OrderPage(BaseModel):
@@ -143,7 +106,7 @@ class RefundCreate(BaseModel):
     reason: str | None = Field(default=None, max_length=80)
 
 
-class RefundPublic(BaseModel):
+class RefundPublic(_FromRow):
     id: str
     order_id: str
     out_refund_no: str
@@ -157,23 +120,6 @@ class RefundPublic(BaseModel):
     error_code: str | None
     error_message: str | None
 
-    @classmethod
-    def of(cls, row: RefundRow) -> RefundPublic:
-        return cls(
-            id=row.id,
-            order_id=row.order_id,
-            out_refund_no=row.out_refund_no,
-            amount_fen=row.amount_fen,
-            status=row.status,
-            reason=row.reason,
-            refund_id=row.refund_id,
-            created_at=row.created_at,
-            succeeded_at=row.succeeded_at,
-            needs_attention=row.needs_attention,
-            error_code=row.error_code,
-            error_message=row.error_message,
-        )
-
 
 class AdminOrder(OrderPublic):
     openid: str
@@ -186,21 +132,6 @@ class AdminOrder(OrderPublic):
     needs_review: bool
     review_reason: str | None
 
-    @classmethod
-    def of(cls, row: OrderRow) -> AdminOrder:
-        return cls(
-            **OrderPublic.of(row).model_dump(),
-            openid=row.openid,
-            appid=row.appid,
-            mchid=row.mchid,
-            api_version=row.api_version,
-            description=row.description,
-            refund_reserved_fen=row.refund_reserved_fen,
-            closed_at=row.closed_at,
-            needs_review=row.needs_review,
-            review_reason=row.review_reason,
-        )
-
 
 class AdminOrderPage(BaseModel):
     items: list[AdminOrder]
@@ -208,18 +139,14 @@ class AdminOrderPage(BaseModel):
     offset: int
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(_FromRow):
     at: datetime
     type: str
     source: str
     detail: dict[str, Any]
 
-    @classmethod
-    def of(cls, row: OrderEventRow) -> TimelineEntry:
-        return cls(at=row.at, type=row.type, source=row.source, detail=row.detail)
 
-
-class PaymentAttemptPublic(BaseModel):
+class PaymentAttemptPublic(_FromRow):
     api_version: str
     status: str
     prepay_id: str | None
@@ -229,21 +156,8 @@ class PaymentAttemptPublic(BaseModel):
     error_code: str | None
     error_message: str | None
 
-    @classmethod
-    def of(cls, row: PaymentAttemptRow) -> PaymentAttemptPublic:
-        return cls(
-            api_version=row.api_version,
-            status=row.status,
-            prepay_id=row.prepay_id,
-            requested_at=row.requested_at,
-            obtained_at=row.obtained_at,
-            expires_at=row.expires_at,
-            error_code=row.error_code,
-            error_message=row.error_message,
-        )
 
-
-class NotificationPublic(BaseModel):
+class NotificationPublic(_FromRow):
     received_at: datetime
     api_version: str
     channel: str
@@ -253,20 +167,6 @@ class NotificationPublic(BaseModel):
     outcome: str
     reason: str | None
     out_refund_no: str | None
-
-    @classmethod
-    def of(cls, row: NotificationRow) -> NotificationPublic:
-        return cls(
-            received_at=row.received_at,
-            api_version=row.api_version,
-            channel=row.channel,
-            notification_id=row.notification_id,
-            event_type=row.event_type,
-            verified=row.verified,
-            outcome=row.outcome,
-            reason=row.reason,
-            out_refund_no=row.out_refund_no,
-        )
 
 
 class AdminOrderDetail(BaseModel):
@@ -282,7 +182,7 @@ class Health(BaseModel):
     database: str
 
 
-class DiscrepancyPublic(BaseModel):
+class DiscrepancyPublic(_FromRow):
     kind: str
     resolution: str = Field(
         description="OPEN (needs a human), FIXED (by sync), HELD (next day's bill)"
@@ -294,21 +194,8 @@ class DiscrepancyPublic(BaseModel):
     theirs: str | None
     detail: str | None
 
-    @classmethod
-    def of(cls, row: DiscrepancyRow) -> DiscrepancyPublic:
-        return cls(
-            kind=row.kind,
-            resolution=row.resolution,
-            out_trade_no=row.out_trade_no,
-            out_refund_no=row.out_refund_no,
-            transaction_id=row.transaction_id,
-            ours=row.ours,
-            theirs=row.theirs,
-            detail=row.detail,
-        )
 
-
-class ReconciliationPublic(BaseModel):
+class ReconciliationPublic(_FromRow):
     bill_date: date
     status: str = Field(description="RUNNING, DONE, NO_BILL or FAILED")
     api_version: str
@@ -317,19 +204,6 @@ class ReconciliationPublic(BaseModel):
     bill_rows: int
     summary: dict[str, Any]
     error: str | None
-
-    @classmethod
-    def of(cls, row: ReconciliationRunRow) -> ReconciliationPublic:
-        return cls(
-            bill_date=row.bill_date,
-            status=row.status,
-            api_version=row.api_version,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            bill_rows=row.bill_rows,
-            summary=row.summary,
-            error=row.error,
-        )
 
 
 class ReconciliationDetail(ReconciliationPublic):
