@@ -321,6 +321,7 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
         "mchid": attempt.mchid,
         "api": attempt.api,
         "event_type": attempt.event_type,
+        "event": attempt.event_type,  # the word for it; same value
         "url": attempt.url,
         "out_trade_no": attempt.out_trade_no,
         "out_refund_no": attempt.out_refund_no,

@@ -243,8 +243,9 @@ class Sandbox:
         return json_response({**self.emu.clock_json(), "delivered": delivered})
 
     async def complete_refund(self, request: Request) -> Response:
-        body = await _json_body(request)
-        status = body.get("status")
+        body = await _json_body(request, required=False)
+        # "status" (also accepted as "outcome"); without one the refund succeeds.
+        status = body.get("status", body.get("outcome", "SUCCESS"))
         if status not in ("SUCCESS", "CLOSED", "ABNORMAL"):
             raise SandboxError(400, "status must be SUCCESS, CLOSED or ABNORMAL")
         mchid = _string(body, "mchid", required=False)

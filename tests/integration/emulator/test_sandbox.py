@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .flows import login, pay_v3, prepay, request_payment, v3_pay_params
+from .flows import login, new_no, pay_v3, prepay, request_payment, v3_pay_params
 
 CONTRACT_FIELDS = {
     "mchid",
@@ -222,6 +222,19 @@ def test_orders_can_be_paid_directly_and_refunds_completed_by_number(
     assert missing.status_code == 404
     assert v3.post("/sandbox/refunds/NOPE/complete", json={"status": "SUCCESS"}).status_code == 404
     assert v3.post("/sandbox/refunds/NOPE/complete", json={"status": "DONE"}).status_code == 400
+    refund = {
+        "out_trade_no": out_trade_no,
+        "out_refund_no": new_no("R"),
+        "amount": {"refund": 40, "total": 100, "currency": "CNY"},
+    }
+    assert v3.post("/v3/refund/domestic/refunds", json=refund).status_code == 200
+    # "outcome" is accepted for "status"; no status at all means SUCCESS.
+    closed = v3.post(
+        f"/sandbox/refunds/{refund['out_refund_no']}/complete", json={"outcome": "ABNORMAL"}
+    )
+    assert closed.json()["status"] == "ABNORMAL"
+    done = v3.post(f"/sandbox/refunds/{refund['out_refund_no']}/complete")
+    assert done.json()["status"] == "SUCCESS"
 
 
 def test_notifications_list_filters_by_order(v3: httpx.Client, merchant: dict[str, Any]) -> None:
