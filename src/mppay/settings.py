@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "SettingsError", "read_pem_or_path"]
@@ -33,6 +33,7 @@ MERCHANT_VARIABLES = (
 )
 
 
+DEFAULT_WECHATPAY_BASE_URL = "https://api.mch.weixin.qq.com"
 _SECRETS = frozenset(
     {"app_secret", "merchant_private_key", "api_v3_key", "api_v2_key", "admin_token"}
 )
@@ -80,7 +81,7 @@ class Settings(BaseSettings):
     api_v2_key: str | None = Field(default=None, repr=False)
     wechatpay_public_key: str | None = Field(default=None, repr=False)
     wechatpay_public_key_id: str | None = None
-    wechatpay_base_url: str = "https://api.mch.weixin.qq.com"
+    wechatpay_base_url: str = DEFAULT_WECHATPAY_BASE_URL
     wechat_api_base_url: str = "https://api.weixin.qq.com"
     notify_base_url: str | None = None
     admin_token: str | None = Field(default=None, repr=False)
@@ -97,6 +98,17 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _login_follows_an_emulator(self) -> Settings:
+        # Pointed at an emulator (any host but WeChat's), login goes there too unless told
+        # otherwise: the emulator serves jscode2session next to the payment API.
+        if (
+            "wechat_api_base_url" not in self.model_fields_set
+            and self.wechatpay_base_url != DEFAULT_WECHATPAY_BASE_URL
+        ):
+            self.wechat_api_base_url = self.wechatpay_base_url
+        return self
 
     def has_merchant_credentials(self) -> bool:
         return any(getattr(self, name) for name in MERCHANT_VARIABLES)

@@ -63,3 +63,15 @@ def test_notify_url_must_be_https_when_talking_to_real_wechat() -> None:
     settings(
         notify_base_url="http://127.0.0.1:8000", wechatpay_base_url="http://127.0.0.1:8090"
     ).check_real_mode()
+
+
+def test_login_follows_the_payment_api_to_an_emulator_unless_told_otherwise() -> None:
+    assert (
+        settings(wechatpay_base_url="http://127.0.0.1:8090").wechat_api_base_url
+        == "http://127.0.0.1:8090"
+    )
+    assert settings().wechat_api_base_url == "https://api.weixin.qq.com"
+    explicit = settings(
+        wechatpay_base_url="http://127.0.0.1:8090", wechat_api_base_url="http://127.0.0.1:9"
+    )
+    assert explicit.wechat_api_base_url == "http://127.0.0.1:9"
