@@ -122,11 +122,7 @@ def migrate() -> None:
     from mppay.store.migrate import run_sync_upgrade
 
     settings = Settings()
-    if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
-    run_sync_upgrade(settings.database_url)
+    run_sync_upgrade(settings.database_url)  # the engine creates a SQLite file's folder
     typer.echo("database is at the newest schema")
 
 

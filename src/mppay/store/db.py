@@ -7,6 +7,7 @@ so two writers queue at the start of their transactions instead of failing half-
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -43,6 +44,9 @@ def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
     kwargs: dict[str, Any] = {"echo": echo}
     if target.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
+        if target.database and target.database != ":memory:":
+            # A new deployment's data folder (e.g. var/) may not exist yet.
+            Path(target.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     else:
         kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
     engine = create_async_engine(target, **kwargs)
