@@ -12,10 +12,6 @@ import json
 import os
 import platform
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rich.console import Console
 from rich.table import Table
+from tests.support.processes import Process, free_port, mppay_argv
 
 from bench.httpclient import Connection
 
@@ -199,68 +196,6 @@ def cpu_between(start: CpuSnapshot, end: CpuSnapshot) -> dict[str, float]:
 
 
 # --- processes -----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], *, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url} did not come up in {seconds} s")
-
-
-@dataclass
-class Process:
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log: Path
-    health_url: str | None = None
-    popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def pid(self) -> int:
-        assert self.popen is not None
-        return self.popen.pid
-
-    def start(self) -> Process:
-        with self.log.open("ab") as handle:
-            self.popen = subprocess.Popen(
-                self.argv, env=self.env, stdout=handle, stderr=subprocess.STDOUT
-            )
-        if self.health_url:
-            try:
-                wait_until_up(self.health_url, self.popen)
-            except RuntimeError as exc:
-                self.stop()
-                tail = self.log.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{self.name} did not start: {exc}\n{tail}") from exc
-        return self
-
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
-
-
-def mppay_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "mppay", *args]
 
 
 def clean_env() -> dict[str, str]:

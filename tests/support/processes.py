@@ -1,4 +1,5 @@
-"""Real processes for reliability tests: ``mppay emulator``, ``mppay serve``, ``mppay worker``."""
+"""Real processes for reliability tests and bench/: ``mppay emulator``, ``mppay serve``,
+``mppay worker``."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], *, seconds: float = 30) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], *, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -50,8 +51,18 @@ class Process:
                 self.argv, env=self.env, stdout=handle, stderr=subprocess.STDOUT
             )
         if self.health_url:
-            wait_until_up(self.health_url, self.popen)
+            try:
+                wait_until_up(self.health_url, self.popen)
+            except RuntimeError as exc:
+                self.stop()
+                tail = self.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{self.name} did not start: {exc}\n{tail}") from exc
         return self
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
 
     def kill_hard(self) -> None:
         """kill -9: no shutdown, no flush; whatever was in flight is lost."""
