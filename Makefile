@@ -24,7 +24,7 @@ $(NODE_STAMP): package-lock.json
 	touch $(NODE_STAMP)
 
 run: $(STAMP) $(NODE_STAMP)
-	$(BIN)/mppay serve
+	$(BIN)/mppay serve --sandbox
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

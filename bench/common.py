@@ -24,13 +24,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rich.console import Console
 from rich.table import Table
-from tests.support.processes import Process, free_port, mppay_argv
+from tests.support.processes import ADMIN_TOKEN, Process, free_port, mppay_argv
 
 from bench.httpclient import Connection
 
 console = Console(highlight=False, width=max(140, Console().width))
 
-ADMIN_TOKEN = "bench-admin-token-0123456789abcdef"  # noqa: S105 - a throw-away service
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -279,6 +278,10 @@ class Stack:
             MPPAY_ADMIN_TOKEN=ADMIN_TOKEN,
             MPPAY_WECHATPAY_TIMEOUT_SECONDS="10",
             MPPAY_LOG_LEVEL="WARNING",
+            # Load from one address (127.0.0.1), users with many orders still open: lift the
+            # per-IP login limit and the open-order cap, which would refuse it.
+            MPPAY_LOGIN_RATE_BURST="100000",
+            MPPAY_MAX_PENDING_ORDERS_PER_USER="100000",
         )
         return env
 

@@ -7,7 +7,6 @@ sandbox mode run the same code: sandbox only supplies different base URLs and ke
 from __future__ import annotations
 
 import logging
-import os
 import stat
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -111,20 +110,26 @@ def _secapi_client(settings: Settings, timeout: httpx.Timeout) -> httpx.AsyncCli
     """The TLS client-certificate client v2 refunds need (``MPPAY_MERCHANT_CERTIFICATE``)."""
     if not settings.merchant_certificate or not settings.merchant_private_key:
         return None
-    cert = settings.merchant_certificate
-    key = settings.merchant_private_key
-    if "-----BEGIN" in cert or "-----BEGIN" in key:
-        # ssl wants files: keep PEM given inline in a private directory for the process's life.
-        folder = Path(tempfile.mkdtemp(prefix="mppay-tls-"))
-        cert_path, key_path = folder / "apiclient_cert.pem", folder / "apiclient_key.pem"
+    tls = httpx.create_ssl_context()
+    cert, key = settings.merchant_certificate, settings.merchant_private_key
+    if "-----BEGIN" not in cert and "-----BEGIN" not in key:
+        tls.load_cert_chain(certfile=cert, keyfile=key)
+        return httpx.AsyncClient(verify=tls, timeout=timeout)
+    # ssl reads the chain only from files: PEM given inline goes to a private folder that is
+    # removed as soon as the context holds it, so the key never stays on disk.
+    with tempfile.TemporaryDirectory(prefix="mppay-tls-") as folder:
+        cert_path, key_path = (
+            Path(folder) / "apiclient_cert.pem",
+            Path(folder) / "apiclient_key.pem",
+        )
         for path, value, variable in (
             (cert_path, cert, "MPPAY_MERCHANT_CERTIFICATE"),
             (key_path, key, "MPPAY_MERCHANT_PRIVATE_KEY"),
         ):
+            path.touch(mode=stat.S_IRUSR | stat.S_IWUSR)
             path.write_text(read_pem_or_path(value, variable), "ascii")
-            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-        cert, key = str(cert_path), str(key_path)
-    return httpx.AsyncClient(cert=(cert, key), timeout=timeout)
+        tls.load_cert_chain(certfile=cert_path, keyfile=key_path)
+    return httpx.AsyncClient(verify=tls, timeout=timeout)
 
 
 async def build_service(

@@ -40,13 +40,22 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the service.")] = 8000,
     sandbox: Annotated[
-        bool | None,
+        bool,
         typer.Option(
             "--sandbox/--real",
-            help="Sandbox: run the WeChat Pay emulator in-process with a sandbox merchant. "
-            "Default: sandbox when no merchant credentials are configured.",
+            help="Sandbox: run the WeChat Pay emulator in-process with a sandbox merchant "
+            "(local development; `make run` passes it). Default: real WeChat Pay, which needs "
+            "the merchant settings (MPPAY_MCHID ...).",
         ),
-    ] = None,
+    ] = False,
+    sandbox_public: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox-public",
+            help="Let a sandbox listen on a non-loopback --host. A sandbox mints logins for any "
+            "openid and has a published admin token: only for a trusted network.",
+        ),
+    ] = False,
     emulator_port: Annotated[
         int, typer.Option(help="Port of the in-process emulator (sandbox).")
     ] = 8090,
@@ -68,22 +77,31 @@ def serve(
 ) -> None:
     """Start the payment service (the README's `make run`)."""
     from mppay.logs import configure_logging
-    from mppay.serve import serve_forever
-    from mppay.settings import Settings, SettingsError
+    from mppay.serve import is_loopback, serve_forever
+    from mppay.settings import MERCHANT_ENVIRONMENT, Settings, SettingsError
 
     try:
         settings = Settings()
     except ValueError as exc:
         raise _fail(f"invalid configuration: {exc}") from exc
     configure_logging(settings.log_level)
-    use_sandbox = sandbox if sandbox is not None else not settings.has_merchant_credentials()
+    if sandbox and not sandbox_public and not is_loopback(host):
+        raise _fail(
+            f"a sandbox is open to anyone who reaches it; --host {host} is not a loopback "
+            "address (add --sandbox-public to serve it on a trusted network anyway)"
+        )
+    if not sandbox and not settings.has_merchant_credentials():
+        raise _fail(
+            f"no merchant settings: set {MERCHANT_ENVIRONMENT} (see .env.example), "
+            "or pass --sandbox to run against the built-in WeChat Pay emulator"
+        )
     try:
         _run_server(
             serve_forever(
                 settings,
                 host=host,
                 port=port,
-                sandbox=use_sandbox,
+                sandbox=sandbox,
                 emulator_port=emulator_port,
                 run_worker=worker,
                 state_dir=state_dir,

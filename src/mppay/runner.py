@@ -22,16 +22,14 @@ from mppay.bootstrap import Service, Starter, build_service
 from mppay.emulator import Emulator
 from mppay.emulator import create_app as create_emulator_app
 from mppay.jobs.runtime import certificate_refresher, in_process_worker
-from mppay.settings import Settings
+from mppay.settings import SANDBOX_ADMIN_TOKEN, Settings
 from mppay.web.preview import mount_preview
 
-__all__ = ["SANDBOX_ADMIN_TOKEN", "Stack", "bind", "run_stack", "sandbox_settings", "start_stack"]
+__all__ = ["Stack", "bind", "run_stack", "sandbox_settings", "start_stack"]
 
 log = logging.getLogger(__name__)
 
 SANDBOX_DIR = Path("var/sandbox")
-# Printed in the banner; a sandbox has no secrets worth protecting.
-SANDBOX_ADMIN_TOKEN = "sandbox-admin-token"  # noqa: S105
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import signal
 from pathlib import Path
@@ -22,7 +23,19 @@ from mppay.jobs.worker import Worker
 from mppay.runner import Stack, bind, run_stack, start_stack
 from mppay.settings import Settings, SettingsError
 
-__all__ = ["banner", "run_worker", "serve_forever"]
+__all__ = ["LOOPBACK", "banner", "is_loopback", "run_worker", "serve_forever"]
+
+LOOPBACK = "127.0.0.1"
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` can only be reached from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _on_signals(callback: object) -> None:
@@ -86,7 +99,8 @@ async def serve_forever(
     ready_file: Path | None = None,
 ) -> None:
     service_socket = bind(host, port)
-    emulator_socket = bind(host, emulator_port) if sandbox else None
+    # The emulator answers /sandbox/ controls that pay any order: never beyond this machine.
+    emulator_socket = bind(LOOPBACK, emulator_port) if sandbox else None
     stack = await start_stack(
         settings,
         sandbox=sandbox,

@@ -1,8 +1,8 @@
 """Configuration from ``MPPAY_*`` environment variables (and an optional ``.env`` file).
 
-Real mode refuses to start with a missing or placeholder secret, naming the variable. Sandbox
-mode (``mppay serve --sandbox``, and the default when no merchant credentials are set) needs
-nothing: the in-process emulator provisions a merchant.
+Real mode (the default) refuses to start with a missing or placeholder secret, naming the
+variable. Sandbox mode (``mppay serve --sandbox``, which ``make run`` passes) needs nothing: the
+in-process emulator provisions a merchant.
 """
 
 from __future__ import annotations
@@ -14,7 +14,15 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "SettingsError", "read_pem_or_path"]
+from mppay.token_strength import MIN_TOKEN_BITS, estimated_bits
+
+__all__ = [
+    "MERCHANT_ENVIRONMENT",
+    "SANDBOX_ADMIN_TOKEN",
+    "Settings",
+    "SettingsError",
+    "read_pem_or_path",
+]
 
 _PLACEHOLDER = re.compile(
     r"^(|changeme|change[-_ ]?me|todo|tbd|xxx+|placeholder|example|secret|password|dummy|test|"
@@ -22,7 +30,7 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 
-# The variables that make a real merchant: if none is set, `mppay serve` runs the sandbox.
+# The variables that make a real merchant: `mppay serve` without --sandbox needs them.
 MERCHANT_VARIABLES = (
     "mchid",
     "appid",
@@ -31,9 +39,15 @@ MERCHANT_VARIABLES = (
     "api_v3_key",
     "api_v2_key",
 )
+MERCHANT_ENVIRONMENT = (
+    "MPPAY_MCHID, MPPAY_APPID, MPPAY_APP_SECRET and MPPAY_MERCHANT_SERIAL_NO + "
+    "MPPAY_MERCHANT_PRIVATE_KEY + MPPAY_API_V3_KEY (or MPPAY_API_V2_KEY)"
+)
 
 
 DEFAULT_WECHATPAY_BASE_URL = "https://api.mch.weixin.qq.com"
+# The sandbox's admin token: printed in the banner and the README, so refused in real mode.
+SANDBOX_ADMIN_TOKEN = "sandbox-admin-token"  # noqa: S105
 _SECRETS = frozenset(
     {"app_secret", "merchant_private_key", "api_v3_key", "api_v2_key", "admin_token"}
 )
@@ -46,6 +60,19 @@ class SettingsError(ValueError):
 def _is_placeholder(value: str) -> bool:
     stripped = value.strip()
     return bool(_PLACEHOLDER.match(stripped)) or len(set(stripped)) == 1
+
+
+def _check_token_strength(token: str, variable: str) -> None:
+    """Refuse the sandbox's published token and tokens a guesser could find (< 128 bits)."""
+    if token == SANDBOX_ADMIN_TOKEN:
+        raise SettingsError(
+            f"{variable} is the sandbox's published token; generate one with `openssl rand -hex 32`"
+        )
+    if estimated_bits(token) < MIN_TOKEN_BITS:
+        raise SettingsError(
+            f"{variable} carries less than {MIN_TOKEN_BITS} bits of randomness (words, sequences "
+            "and short tokens are guessable); generate one with `openssl rand -hex 32`"
+        )
 
 
 def read_pem_or_path(value: str, variable: str) -> str:
@@ -93,6 +120,13 @@ class Settings(BaseSettings):
     wechatpay_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     run_jobs: bool | None = None
     log_level: str = "INFO"
+    # Abuse limits (issue 11): login gets its own small connection pool to WeChat so a flood
+    # of slow logins cannot starve payment calls, and a per-client-IP token bucket.
+    login_max_connections: int = Field(default=10, ge=1, le=200)
+    login_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    login_rate_per_minute: float = Field(default=30.0, gt=0)
+    login_rate_burst: int = Field(default=20, ge=1)
+    max_pending_orders_per_user: int = Field(default=20, ge=1)
 
     @field_validator("wechatpay_base_url", "wechat_api_base_url", "notify_base_url")
     @classmethod
@@ -130,8 +164,8 @@ class Settings(BaseSettings):
                 raise SettingsError(f"{variable} looks like a placeholder{shown}, not a real value")
         if self.api_v3_key is not None and len(self.api_v3_key.encode()) != 32:
             raise SettingsError("MPPAY_API_V3_KEY must be exactly 32 characters")
-        if self.admin_token is not None and len(self.admin_token) < 16:
-            raise SettingsError("MPPAY_ADMIN_TOKEN must be at least 16 characters")
+        if self.admin_token is not None:
+            _check_token_strength(self.admin_token, "MPPAY_ADMIN_TOKEN")
         if (self.wechatpay_public_key is None) != (self.wechatpay_public_key_id is None):
             raise SettingsError(
                 "MPPAY_WECHATPAY_PUBLIC_KEY and MPPAY_WECHATPAY_PUBLIC_KEY_ID must be set together"

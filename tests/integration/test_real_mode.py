@@ -3,12 +3,16 @@ an emulator running on its own, as a real deployment is pointed at api.mch.weixi
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mppay.emulator import Emulator
 from mppay.emulator import create_app as create_emulator_app
@@ -16,21 +20,70 @@ from mppay.runner import Stack, bind, make_server, serving, start_stack
 from mppay.settings import Settings
 
 
-def test_serve_in_real_mode_without_credentials_refuses_and_names_the_variable(
-    tmp_path: Path,
-) -> None:
+def _serve(tmp_path: Path, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MPPAY_")}
-    env["MPPAY_MCHID"] = "1900000109"
-    result = subprocess.run(
-        [sys.executable, "-m", "mppay", "serve", "--real", "--port", "0"],
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "-m", "mppay", "serve", "--port", "0", *args],
         capture_output=True,
         text=True,
         env=env,
         cwd=tmp_path,
         timeout=60,
     )
+
+
+def test_serve_in_real_mode_without_credentials_refuses_and_names_the_variable(
+    tmp_path: Path,
+) -> None:
+    result = _serve(tmp_path, "--real", MPPAY_MCHID="1900000109")
     assert result.returncode == 2
     assert "MPPAY_APPID is required outside sandbox mode" in result.stderr
+
+
+def test_serve_that_lost_its_environment_refuses_instead_of_running_a_sandbox(
+    tmp_path: Path,
+) -> None:
+    result = _serve(tmp_path)
+    assert result.returncode == 2
+    assert "no merchant settings" in result.stderr
+    assert "MPPAY_MCHID" in result.stderr
+    assert "--sandbox" in result.stderr
+    assert not (tmp_path / "var").exists()  # nothing was started or created
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::"])
+def test_a_sandbox_refuses_a_non_loopback_host_without_sandbox_public(
+    tmp_path: Path, host: str
+) -> None:
+    result = _serve(tmp_path, "--sandbox", "--host", host)
+    assert result.returncode == 2
+    assert "--sandbox-public" in result.stderr
+    assert not (tmp_path / "var").exists()
+
+
+def test_the_in_process_emulator_binds_loopback_even_when_the_sandbox_is_public(
+    tmp_path: Path,
+) -> None:
+    ready = tmp_path / "ready.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MPPAY_")}
+    argv = [sys.executable, "-m", "mppay", "serve", "--sandbox", "--sandbox-public"]
+    argv += ["--host", "0.0.0.0", "--port", "0", "--emulator-port", "0"]
+    argv += ["--no-worker", "--ready-file", str(ready)]
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=output, stderr=output)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ready.exists(), log.read_text()
+        info = json.loads(ready.read_text())
+        assert info["service_url"].startswith("http://0.0.0.0:")
+        assert info["emulator_url"].startswith("http://127.0.0.1:")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 async def test_real_mode_starts_with_explicit_credentials_and_takes_payments(
@@ -56,7 +109,7 @@ async def test_real_mode_starts_with_explicit_credentials_and_takes_payments(
         wechatpay_base_url=emulator_url,
         wechat_api_base_url=emulator_url,
         notify_base_url=service_url,
-        admin_token="a-real-looking-admin-token-123",
+        admin_token=secrets.token_hex(32),
     )
     stack = await start_stack(
         settings, sandbox=False, service_socket=service_socket, run_worker=False

@@ -29,7 +29,13 @@ from mppay.store.models import NotificationRow, OrderEventRow, OrderRow, RefundR
 from mppay.wechatpay import MerchantConfig, WeChatPayV2Client, WeChatPayV3Client
 from mppay.wechatpay import errors as wx
 from tests.support.databases import PostgresFactory
-from tests.support.processes import merchant_env, mppay_argv, service, start_emulator
+from tests.support.processes import (
+    ADMIN_HEADERS,
+    merchant_env,
+    mppay_argv,
+    service,
+    start_emulator,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -156,7 +162,7 @@ async def run_one(
                 "POST",
                 f"/admin/api/orders/{order['id']}/refunds",
                 json={"amount_fen": amount, "reason": "fault suite"},
-                headers={"Authorization": "Bearer reliability-admin-token-0123456789"},
+                headers=ADMIN_HEADERS,
                 ok=(201,),
             )
             client.tally.refunds += refund.status_code == 201

@@ -16,13 +16,20 @@ from sqlalchemy import func, select, update
 from mppay.store.db import create_engine
 from mppay.store.models import JobRow, NotificationRow, OrderEventRow, OrderRow, RefundRow
 from tests.support.databases import PostgresFactory
-from tests.support.processes import Process, merchant_env, service, start_emulator, worker
+from tests.support.processes import (
+    ADMIN_HEADERS,
+    Process,
+    merchant_env,
+    service,
+    start_emulator,
+    worker,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 ORDERS = 12
 PENDING = 24
-ADMIN = {"Authorization": "Bearer reliability-admin-token-0123456789"}
+ADMIN = ADMIN_HEADERS
 
 
 async def paid_order(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -14,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+# Real mode refuses guessable admin tokens; each test run mints its own.
+ADMIN_TOKEN = secrets.token_hex(32)
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def free_port() -> int:
@@ -123,9 +128,13 @@ def merchant_env(
         MPPAY_WECHATPAY_PUBLIC_KEY_ID=merchant["wechatpay_public_key_id"],
         MPPAY_WECHATPAY_BASE_URL=emulator_url,
         MPPAY_WECHAT_API_BASE_URL=emulator_url,
-        MPPAY_ADMIN_TOKEN="reliability-admin-token-0123456789",
+        MPPAY_ADMIN_TOKEN=ADMIN_TOKEN,
         MPPAY_WECHATPAY_TIMEOUT_SECONDS="2",
         MPPAY_LOG_LEVEL="WARNING",
+        # Load from one address (127.0.0.1), users with many orders still open: lift the
+        # per-IP login limit and the open-order cap, which would refuse it.
+        MPPAY_LOGIN_RATE_BURST="100000",
+        MPPAY_MAX_PENDING_ORDERS_PER_USER="100000",
     )
     return env
 

@@ -10,7 +10,7 @@ REAL = {
     "merchant_private_key": "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----",
     "api_v3_key": "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6",
     "notify_base_url": "https://shop.example.com",
-    "admin_token": "k3j4h5g6f7d8s9a0q1w2e3r4",
+    "admin_token": "9c2f7e4b1a8d3f6e0b5c2a7d4e1f8b3c6a9d2e5f",
 }
 
 
@@ -75,3 +75,26 @@ def test_login_follows_the_payment_api_to_an_emulator_unless_told_otherwise() ->
         wechatpay_base_url="http://127.0.0.1:8090", wechat_api_base_url="http://127.0.0.1:9"
     )
     assert explicit.wechat_api_base_url == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "sandbox-admin-token",  # printed in the README and the sandbox banner
+        "reliability-admin-token-0123456789",  # words and a sequence, 34 characters
+        "Password123!Password123!",
+        "0123456789abcdef0123456789abcdef",  # hex-shaped but a repeated sequence
+        "3f9c1e0b7d2a48e6",  # random, but only 64 bits
+    ],
+)
+def test_real_mode_refuses_a_guessable_admin_token_and_names_the_variable(token: str) -> None:
+    with pytest.raises(SettingsError, match="MPPAY_ADMIN_TOKEN") as info:
+        settings(admin_token=token).check_real_mode()
+    assert token not in str(info.value)
+
+
+def test_real_mode_accepts_an_admin_token_from_openssl_rand_hex_32() -> None:
+    import secrets
+
+    settings(admin_token=secrets.token_hex(32)).check_real_mode()
+    settings(admin_token=secrets.token_urlsafe(32)).check_real_mode()
