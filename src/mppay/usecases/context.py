@@ -11,6 +11,7 @@ from mppay.store.uow import UnitOfWork
 from mppay.usecases.errors import UpstreamUnavailable
 from mppay.usecases.observer import LoggingObserver, Observer
 from mppay.usecases.ports import Clock, LoginGateway, PaymentGateway
+from mppay.usecases.rejection_log import RejectionLog
 
 __all__ = ["ServiceContext"]
 
@@ -33,7 +34,11 @@ class ServiceContext:
     order_ttl: timedelta = timedelta(minutes=30)
     session_ttl: timedelta = timedelta(days=7)
     currency: str = "CNY"
+    # Open (PENDING, unexpired) orders one user may hold; more is a client looping or abuse.
+    max_pending_orders_per_user: int = 20
     observer: Observer = field(default_factory=LoggingObserver)
+    # Refused notifications are logged at most a few per minute (anyone can POST junk).
+    rejections: RejectionLog = field(default_factory=RejectionLog)
 
     @property
     def gateway(self) -> PaymentGateway:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from mppay.domain.catalog import PricingError, RequestedLine, price_order
 from mppay.domain.events import OrderEventType
@@ -57,7 +57,9 @@ async def create_order(
 
     With an ``idempotency_key``: the same key and body give back the same order
     (``replayed=True``); the same key with another body raises ``Conflict``
-    (IDEMPOTENCY_KEY_REUSED). Raises ``InvalidInput`` for unknown products or bad quantities.
+    (IDEMPOTENCY_KEY_REUSED). Raises ``InvalidInput`` for unknown products or bad quantities,
+    ``Conflict`` (TOO_MANY_PENDING_ORDERS) when the user already holds
+    ``ctx.max_pending_orders_per_user`` open orders (a replay is answered before that check).
     """
     try:
         priced, total_fen = price_order(ctx.catalog, lines)
@@ -101,6 +103,14 @@ async def create_order(
         ],
     )
     async with ctx.uow() as uow:
+        # A soft cap: two concurrent creates may both pass it, which only matters to abuse
+        # that is then held to the cap plus the request's own concurrency.
+        open_orders = await uow.orders.count_open_for_user(user.id, now=now, ttl=ctx.order_ttl)
+        if open_orders >= ctx.max_pending_orders_per_user:
+            raise Conflict(
+                "TOO_MANY_PENDING_ORDERS",
+                f"{open_orders} orders are waiting for payment; pay or cancel one first",
+            )
         await uow.orders.add(order)
         await uow.events.append(
             order.id,
@@ -163,10 +173,18 @@ def _encode_cursor(order: OrderRow) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at, id) ``_encode_cursor`` wrote; ``InvalidInput`` for anything else.
+
+    A cursor is client input: one naive, or one whose offset moves it out of years 1-9999 in
+    UTC, is refused here, before the database column would raise on it.
+    """
     try:
         created, order_id = cursor.split("|", 1)
-        return datetime.fromisoformat(created), order_id
-    except ValueError:
+        moment = datetime.fromisoformat(created)
+        if moment.tzinfo is None or not order_id:
+            raise ValueError("not a cursor of ours")
+        return moment.astimezone(UTC), order_id
+    except (ValueError, OverflowError):
         raise InvalidInput("INVALID_CURSOR", "cursor is not one this API returned") from None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -88,6 +88,24 @@ class OrderRepository:
             stmt.order_by(OrderRow.created_at.desc(), OrderRow.id.desc()).limit(limit)
         )
         return list(rows)
+
+    async def count_open_for_user(self, user_id: int, *, now: datetime, ttl: timedelta) -> int:
+        """PENDING orders of ``user_id`` that can still be paid (not past ``expires_at``).
+
+        Only orders created within ``ttl`` can still be open, which keeps the count on the
+        ``(user_id, created_at)`` index however many orders the user has.
+        """
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(OrderRow)
+            .where(
+                OrderRow.user_id == user_id,
+                OrderRow.created_at >= now - ttl,
+                OrderRow.status == "PENDING",
+                OrderRow.expires_at > now,
+            )
+        )
+        return int(count or 0)
 
     async def search(self, criteria: OrderFilter, *, limit: int, offset: int) -> list[OrderRow]:
         stmt = select(OrderRow)
