@@ -34,6 +34,7 @@ from mppay.usecases.context import ServiceContext
 from mppay.usecases.ports import Clock, PaymentGateway
 from mppay.web.app import create_app
 from mppay.web.metrics import Metrics, MetricsObserver
+from mppay.web.rate_limit import TokenBuckets
 from mppay.wechatpay import MerchantConfig, SystemClock
 from mppay.wechatpay.errors import ConfigurationError
 from mppay.wechatpay.login import MiniProgramLoginClient
@@ -132,6 +133,25 @@ def _secapi_client(settings: Settings, timeout: httpx.Timeout) -> httpx.AsyncCli
     return httpx.AsyncClient(verify=tls, timeout=timeout)
 
 
+def _login_http(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    """Login's own small pool: a flood of slow jscode2session calls queues (and times out)
+    here instead of taking the connections payments need."""
+    timeout = httpx.Timeout(
+        settings.login_timeout_seconds, connect=min(5.0, settings.login_timeout_seconds)
+    )
+    return httpx.AsyncClient(
+        timeout=timeout,
+        transport=transport,
+        limits=httpx.Limits(
+            max_connections=settings.login_max_connections,
+            max_keepalive_connections=settings.login_max_connections,
+        ),
+        trust_env=transport is None and not settings.wechat_api_base_url.startswith("http://"),
+    )
+
+
 async def build_service(
     settings: Settings,
     *,
@@ -184,12 +204,14 @@ async def build_service(
         )
     if not settings.app_secret:
         raise SettingsError("MPPAY_APP_SECRET is required for Mini Program login")
+    login_http = _login_http(settings, transport)
+    closers.append(login_http.aclose)
     login_client = MiniProgramLoginClient(
         config.appid,
         settings.app_secret,
         base_url=settings.wechat_api_base_url,
-        http=http,
-        timeout=min(5.0, settings.wechatpay_timeout_seconds),
+        http=login_http,
+        timeout=settings.login_timeout_seconds,
     )
 
     engine = create_engine(settings.database_url)
@@ -205,6 +227,7 @@ async def build_service(
         order_ttl=timedelta(seconds=settings.order_ttl_seconds),
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
         observer=MetricsObserver(metrics),
+        max_pending_orders_per_user=settings.max_pending_orders_per_user,
     )
     service_holder: list[Service] = []
 
@@ -221,7 +244,15 @@ async def build_service(
                 await stop()
             await service.aclose()
 
-    app = create_app(ctx, admin_token=settings.admin_token, metrics=metrics, lifespan=lifespan)
+    app = create_app(
+        ctx,
+        admin_token=settings.admin_token,
+        metrics=metrics,
+        lifespan=lifespan,
+        login_buckets=TokenBuckets(
+            rate_per_minute=settings.login_rate_per_minute, burst=settings.login_rate_burst
+        ),
+    )
     if migrate:
         await upgrade_to_head_async(engine)
     service = Service(

@@ -5,6 +5,9 @@ the global one field by field; unset fields fall back to the global scope, then 
 Each scope owns two ``random.Random`` streams seeded from its (effective) ``seed``: one for API
 calls and one for notifications, so adding an API call to a test does not shift which
 notification gets dropped. ``PUT`` replaces a scope's settings and restarts its streams.
+
+Calls waiting out ``api_latency_ms`` can be counted (``Faults.held``) and are let go at once by
+``clear`` (``DELETE /sandbox/faults``), so a test can hold calls "forever" and still end cleanly.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
 
-__all__ = ["DEFAULTS", "ApiPlan", "FaultError", "Faults", "NotifyPlan", "run_api"]
+__all__ = ["DEFAULTS", "ApiPlan", "FaultError", "Faults", "LatencyHold", "NotifyPlan", "run_api"]
 
 WECHAT_PATHS = ["/v3/", "/pay/", "/secapi/", "/sns/"]
 
@@ -50,12 +53,33 @@ class FaultError(ValueError):
     """A ``PUT /sandbox/faults`` body that cannot be applied (answered with 400)."""
 
 
+class LatencyHold:
+    """Where calls wait out their latency; ``release`` ends every wait at once."""
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self._released = asyncio.Event()
+
+    async def wait(self, seconds: float) -> None:
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._released.wait(), seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self.waiting -= 1
+
+    def release(self) -> None:
+        self._released.set()
+
+
 @dataclass(frozen=True)
 class ApiPlan:
     latency_seconds: float
     kind: str | None  # one of _API_KINDS
     after_processing: bool
     timeout_seconds: float
+    hold: LatencyHold | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +126,12 @@ class Faults:
             k: dict(v) for k, v in saved.get("merchants", {}).items()
         }
         self._streams: dict[tuple[str, str], random.Random] = {}
+        self._hold = LatencyHold()
+
+    @property
+    def held(self) -> int:
+        """How many API calls are waiting out ``api_latency_ms`` right now."""
+        return self._hold.waiting
 
     def to_json(self) -> dict[str, Any]:
         """What ``GET /sandbox/faults`` shows (and the state file keeps)."""
@@ -130,6 +160,9 @@ class Faults:
         if mchid is None:
             self._global = {}
             self._merchants = {}
+            # The latency the calls in flight were given is gone too: let them go now.
+            self._hold.release()
+            self._hold = LatencyHold()
         else:
             self._merchants.pop(mchid, None)
         self._streams.clear()
@@ -168,6 +201,7 @@ class Faults:
             kind=kind,
             after_processing=after,
             timeout_seconds=float(settings["api_timeout_seconds"]),
+            hold=self._hold,
         )
 
     def plan_notify(self, mchid: str, *, can_probe: bool) -> NotifyPlan:
@@ -206,7 +240,10 @@ async def run_api(
     if plan is None:
         return await process()
     if plan.latency_seconds:
-        await asyncio.sleep(plan.latency_seconds)
+        if plan.hold is not None:
+            await plan.hold.wait(plan.latency_seconds)
+        else:
+            await asyncio.sleep(plan.latency_seconds)
     if plan.kind is None:
         return await process()
     if plan.after_processing:

@@ -11,7 +11,10 @@ import mppay
 from mppay.usecases.context import ServiceContext
 from mppay.web.body_limit import BodyLimitMiddleware
 from mppay.web.errors import install_error_handlers
+from mppay.web.internal_error import InternalErrorMiddleware
 from mppay.web.metrics import Metrics
+from mppay.web.nul_guard import NulGuardMiddleware
+from mppay.web.rate_limit import TokenBuckets, install_login_rate_limit
 from mppay.web.request_context import RequestIdMiddleware
 from mppay.web.routes import admin, api, notify, ops
 
@@ -29,8 +32,13 @@ def create_app(
     admin_token: str | None,
     metrics: Metrics | None = None,
     lifespan: Lifespan | None = None,
+    login_buckets: TokenBuckets | None = None,
 ) -> FastAPI:
-    """Build the HTTP app over a wired ``ServiceContext``."""
+    """Build the HTTP app over a wired ``ServiceContext``.
+
+    ``login_buckets`` limits ``POST /api/login`` per client address (default: 30 a minute,
+    bursts of 20, the settings' defaults).
+    """
     app = FastAPI(
         title="mppay",
         version=mppay.__version__,
@@ -41,10 +49,16 @@ def create_app(
     app.state.admin_token = admin_token
     app.state.metrics = metrics or Metrics()
     install_error_handlers(app)
+    if login_buckets is None:
+        login_buckets = TokenBuckets(rate_per_minute=30, burst=20)
+    install_login_rate_limit(app, login_buckets)
     app.include_router(api.router)
     app.include_router(notify.router)
     app.include_router(admin.router)
     app.include_router(ops.router)
+    # Added innermost first; a request passes RequestId -> InternalError -> NulGuard -> BodyLimit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(NulGuardMiddleware)
+    app.add_middleware(InternalErrorMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from mppay.domain.catalog import RequestedLine
 from mppay.usecases import closing, login, orders, payments
 from mppay.web.deps import BearerToken, Ctx, CurrentUser
+from mppay.web.rate_limit import LoginRateLimit
 from mppay.web.schemas import (
     ErrorBody,
     LoginRequest,
@@ -34,9 +35,18 @@ router = APIRouter(
 )
 
 
-@router.post("/login", response_model=LoginResponse)
+@router.post(
+    "/login",
+    response_model=LoginResponse,
+    dependencies=[LoginRateLimit],
+    responses={429: {"model": ErrorBody}},
+)
 async def post_login(body: LoginRequest, ctx: Ctx) -> LoginResponse:
-    """Exchange a ``wx.login`` code for a Bearer token (jscode2session on the server)."""
+    """Exchange a ``wx.login`` code for a Bearer token (jscode2session on the server).
+
+    Limited per client address (``MPPAY_LOGIN_RATE_PER_MINUTE``, ``MPPAY_LOGIN_RATE_BURST``):
+    over it, 429 ``RATE_LIMITED`` with ``Retry-After`` in seconds.
+    """
     issued = await login.login(ctx, body.code)
     return LoginResponse(token=issued.token, expires_at=issued.expires_at)
 
