@@ -12,6 +12,7 @@ from mppay.usecases.ports import (
     LoginGateway,
     LoginIdentity,
     LoginRejected,
+    NackMessage,
     NotifyReply,
     OutcomeUnknown,
     PaymentGateway,
@@ -96,7 +97,7 @@ class InstrumentedGateway:
     def ack(self) -> NotifyReply:
         return self.inner.ack()
 
-    def nack(self, status_code: int, message: str) -> NotifyReply:
+    def nack(self, status_code: int, message: NackMessage) -> NotifyReply:
         return self.inner.nack(status_code, message)
 
     def bill_entries(self, bill_date: date) -> AsyncIterator[BillEntry]:

@@ -17,6 +17,7 @@ from mppay.domain.timing import V2_MIN_TIME_EXPIRE_WINDOW
 from mppay.domain.wechat_facts import BillEntry, RefundSnapshot, TradeSnapshot
 from mppay.usecases.ports import (
     GatewayError,
+    NackMessage,
     NoBill,
     NotificationRejected,
     NotifyReply,
@@ -150,8 +151,8 @@ class WeChatPayV2Gateway:
     def ack(self) -> NotifyReply:
         return NotifyReply(200, ACK_SUCCESS, "application/xml")
 
-    def nack(self, status_code: int, message: str) -> NotifyReply:
-        return NotifyReply(status_code, ack_fail(message[:120]), "application/xml")
+    def nack(self, status_code: int, message: NackMessage) -> NotifyReply:
+        return NotifyReply(status_code, ack_fail(message), "application/xml")
 
     def bill_entries(self, bill_date: date) -> AsyncIterator[BillEntry]:
         return bill_entries(self._bill_chunks(bill_date))

@@ -12,6 +12,7 @@ from mppay.adapters.errors import to_port_error, wechat_call
 from mppay.adapters.snapshots import refund_from_v3, trade_from_v3
 from mppay.domain.wechat_facts import BillEntry, RefundSnapshot, TradeSnapshot
 from mppay.usecases.ports import (
+    NackMessage,
     NoBill,
     NotificationRejected,
     NotifyReply,
@@ -123,8 +124,8 @@ class WeChatPayV3Gateway:
     def ack(self) -> NotifyReply:
         return NotifyReply(204, b"", "application/json")
 
-    def nack(self, status_code: int, message: str) -> NotifyReply:
-        body = json.dumps({"code": "FAIL", "message": message[:200]}, ensure_ascii=False)
+    def nack(self, status_code: int, message: NackMessage) -> NotifyReply:
+        body = json.dumps({"code": "FAIL", "message": message}, ensure_ascii=False)
         return NotifyReply(status_code, body.encode("utf-8"), "application/json")
 
     def bill_entries(self, bill_date: date) -> AsyncIterator[BillEntry]:

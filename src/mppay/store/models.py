@@ -191,7 +191,12 @@ class RefundRow(Base):
 
 
 class NotificationRow(Base):
-    """Every notification received, verified or not, with the raw body, for audit."""
+    """Every notification received, verified or not, for audit.
+
+    ``body`` is the whole body of a verified notification and only a short prefix of any
+    other (see ``mppay.usecases.notification_records``); ``body_sha256`` and ``body_length``
+    describe the exact bytes received (NULL on rows stored before migration 0002).
+    """
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_received_at", "received_at"),)
@@ -210,6 +215,8 @@ class NotificationRow(Base):
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
     headers: Mapped[dict[str, Any]]
     body: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    body_length: Mapped[int | None] = mapped_column(Integer)
 
 
 class IdempotencyKeyRow(Base):

@@ -12,6 +12,7 @@ from mppay.usecases.errors import UpstreamUnavailable
 from mppay.usecases.observer import LoggingObserver, Observer
 from mppay.usecases.ports import Clock, LoginGateway, PaymentGateway
 from mppay.usecases.rejection_log import RejectionLog
+from mppay.usecases.rejection_log import RejectionLog
 
 __all__ = ["ServiceContext"]
 
@@ -37,6 +38,8 @@ class ServiceContext:
     # Open (PENDING, unexpired) orders one user may hold; more is a client looping or abuse.
     max_pending_orders_per_user: int = 20
     observer: Observer = field(default_factory=LoggingObserver)
+    # Refused notifications are logged at most a few per minute (anyone can POST junk).
+    rejections: RejectionLog = field(default_factory=RejectionLog)
     # Refused notifications are logged at most a few per minute (anyone can POST junk).
     rejections: RejectionLog = field(default_factory=RejectionLog)
 

@@ -4,7 +4,9 @@ Order of work: verify over the raw bytes (signature, time window, decryption) ->
 record -> cross-check -> apply under the store's exactly-once guard -> record the notification
 -> commit -> only then acknowledge. Failures answer so that WeChat does the right thing:
 verification failure 4xx (and nothing changes), our own failure 5xx (WeChat retries),
-duplicate 2xx (no change). Every notification is stored, verified or not.
+duplicate 2xx (no change). Every notification is stored, verified or not; an unverified one
+only as a bounded record (``notification_records``). A refusal tells WeChat a fixed message per
+kind; the reason goes to the (rate-limited) log and the stored record.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from mppay.domain.events import OrderEventType
 from mppay.store.models import NotificationRow
 from mppay.usecases.context import ServiceContext
-from mppay.usecases.ports import NotificationRejected, NotifyReply, PaymentGateway
+from mppay.usecases.notification_records import notification_row
+from mppay.usecases.ports import NackMessage, NotificationRejected, NotifyReply, PaymentGateway
 from mppay.usecases.refund_sync import RefundApplyResult, apply_refund_snapshot
 from mppay.usecases.trade_sync import TradeApplyResult, apply_trade_snapshot
 
@@ -25,28 +27,17 @@ __all__ = ["NotificationOutcome", "receive_refund_notification", "receive_trade_
 
 log = logging.getLogger(__name__)
 
-# Headers worth keeping for audit; nothing else (cookies, proxies' headers) is stored.
-_AUDITED_HEADERS = (
-    "content-type",
-    "request-id",
-    "wechatpay-timestamp",
-    "wechatpay-nonce",
-    "wechatpay-serial",
-    "wechatpay-signature",
-    "wechatpay-signature-type",
-    "user-agent",
-)
+# What WeChat is told per kind of refusal; the detail stays in our log and stored record.
+_REFUSALS: dict[str, tuple[int, NackMessage]] = {
+    "verification": (401, "signature invalid"),
+    "malformed": (400, "malformed"),
+}
 
 
 @dataclass(frozen=True)
 class NotificationOutcome:
     outcome: str
     reply: NotifyReply
-
-
-def _audited(headers: Mapping[str, str]) -> dict[str, Any]:
-    lowered = {k.lower(): v for k, v in headers.items()}
-    return {name: lowered[name] for name in _AUDITED_HEADERS if name in lowered}
 
 
 def _row(
@@ -65,20 +56,20 @@ def _row(
     out_refund_no: str | None = None,
     order_id: str | None = None,
 ) -> NotificationRow:
-    return NotificationRow(
+    return notification_row(
         received_at=ctx.clock.now(),
         api_version=api_version,
         channel=channel,
-        notification_id=notification_id,
-        event_type=event_type,
+        headers=headers,
+        body=body,
         verified=verified,
         outcome=outcome,
         reason=reason,
+        notification_id=notification_id,
+        event_type=event_type,
         out_trade_no=out_trade_no,
         out_refund_no=out_refund_no,
         order_id=order_id,
-        headers=_audited(headers),
-        body=body.decode("utf-8", errors="replace"),
     )
 
 
@@ -97,7 +88,7 @@ async def _reject(
     body: bytes,
     exc: NotificationRejected,
 ) -> NotificationOutcome:
-    log.warning("rejected %s %s notification: %s", api_version, channel, exc.reason)
+    ctx.rejections.rejected(api_version, channel, exc.reason)
     await _store_only(
         ctx,
         _row(
@@ -112,8 +103,8 @@ async def _reject(
         ),
     )
     ctx.observer.notification(channel, "rejected")
-    status = 400 if exc.kind == "malformed" else 401
-    return NotificationOutcome("rejected", gateway.nack(status, exc.reason))
+    status, message = _REFUSALS.get(exc.kind, _REFUSALS["verification"])
+    return NotificationOutcome("rejected", gateway.nack(status, message))
 
 
 async def receive_trade_notification(
@@ -149,7 +140,7 @@ async def receive_trade_notification(
             )
             await uow.commit()
             ctx.observer.notification("payment", "unknown_order")
-            return NotificationOutcome("unknown_order", gateway.nack(404, "unknown out_trade_no"))
+            return NotificationOutcome("unknown_order", gateway.nack(404, "unknown order"))
 
         result = await apply_trade_snapshot(
             ctx, uow, order, snapshot, source=f"notify_{api_version}"
@@ -224,7 +215,7 @@ async def receive_refund_notification(
             )
             await uow.commit()
             ctx.observer.notification("refund", "unknown_refund")
-            return NotificationOutcome("unknown_refund", gateway.nack(404, "unknown out_refund_no"))
+            return NotificationOutcome("unknown_refund", gateway.nack(404, "unknown refund"))
 
         result = await apply_refund_snapshot(
             ctx, uow, order, refund, snapshot, source=f"notify_{api_version}"
@@ -284,7 +275,7 @@ async def record_failed_notification(
                 body,
                 verified=False,
                 outcome="error",
-                reason=reason[:500],
+                reason=reason,
             ),
         )
     except Exception:  # the database may be what failed; the 5xx still goes out

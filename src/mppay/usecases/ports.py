@@ -22,6 +22,7 @@ __all__ = [
     "LoginGateway",
     "LoginIdentity",
     "LoginRejected",
+    "NackMessage",
     "NoBill",
     "NotificationRejected",
     "NotifyReply",
@@ -76,7 +77,11 @@ class NoBill(Refused):
 
 
 class NotificationRejected(Exception):
-    """A notification failed verification; ``reason`` is safe to log and store."""
+    """A notification failed verification; ``reason`` is safe to log and store.
+
+    The reason is for us (log, stored record), never for the reply to WeChat: it can name
+    exception classes, our clock or XML parse positions. ``kind`` picks the reply.
+    """
 
     def __init__(self, reason: str, *, kind: str = "verification") -> None:
         super().__init__(reason)
@@ -131,6 +136,13 @@ class VerifiedRefundNotice:
     snapshot: RefundSnapshot
 
 
+# All WeChat is told when a notification is refused: a fixed message per kind, so no detail of
+# ours (exception classes, the server's clock, parse positions) can reach the reply.
+NackMessage = Literal[
+    "signature invalid", "malformed", "unknown order", "unknown refund", "internal error"
+]
+
+
 @dataclass(frozen=True)
 class NotifyReply:
     """The HTTP answer WeChat expects for a notification."""
@@ -180,7 +192,9 @@ class PaymentGateway(Protocol):
 
     def ack(self) -> NotifyReply: ...
 
-    def nack(self, status_code: int, message: str) -> NotifyReply: ...
+    def nack(self, status_code: int, message: NackMessage) -> NotifyReply:
+        """The refusal WeChat redelivers after (v3 ``{"code":"FAIL","message"}``, v2 FAIL XML)."""
+        ...
 
     def bill_entries(self, bill_date: date) -> AsyncIterator[BillEntry]:
         """The rows of the ``ALL`` trade bill of ``bill_date``, streamed in constant memory.

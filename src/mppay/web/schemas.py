@@ -167,6 +167,8 @@ class NotificationPublic(_FromRow):
     outcome: str
     reason: str | None
     out_refund_no: str | None
+    body_sha256: str | None = Field(default=None, description="SHA-256 of the bytes received")
+    body_length: int | None = Field(default=None, description="bytes received")
 
 
 class AdminOrderDetail(BaseModel):

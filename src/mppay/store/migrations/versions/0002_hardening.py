@@ -7,8 +7,8 @@ Create Date: 2026-12-04
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401  (used by the sections below as they are filled in)
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -18,6 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # --- notifications: bounded records of rejected notifications ---
+    # Nullable: the rows already stored were decoded lossily, so their bytes cannot be hashed.
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("body_sha256", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("body_length", sa.Integer(), nullable=True))
     # --- operator refunds: Idempotency-Key per order ---
     # --- retention: indexes the trimming job walks ---
     pass
@@ -27,4 +31,7 @@ def downgrade() -> None:
     # --- retention ---
     # --- operator refunds ---
     # --- notifications ---
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_column("body_length")
+        batch_op.drop_column("body_sha256")
     pass
