@@ -112,3 +112,17 @@ async def test_a_verified_notification_keeps_its_whole_body(shop: Shop) -> None:
     # The operations API still shows the notification next to the order.
     dossier = await shop.dossier(order["id"])
     assert [n["outcome"] for n in dossier["notifications"]] == ["applied_paid"]
+
+
+@pytest.mark.parametrize("api_version", ["v2"])
+async def test_a_v2_body_with_a_nul_byte_is_malformed_and_keeps_its_audit_row(shop: Shop) -> None:
+    poisoned = b"<xml><return_code><![CDATA[SUCCESS\x00]]></return_code></xml>"
+    before = await stored_notifications(shop)
+
+    response = await shop.http.post(f"{shop.api}/notify/v2/payments", content=poisoned)
+
+    assert response.status_code == 400
+    [record] = (await stored_notifications(shop))[len(before) :]
+    assert record["outcome"] == "rejected"
+    assert "\x00" not in record["body"]
+    assert record["body_sha256"] == hashlib.sha256(poisoned).hexdigest()
