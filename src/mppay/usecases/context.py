@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mppay.domain.catalog import Catalog
+from mppay.store.models import OrderRow
 from mppay.store.uow import UnitOfWork
 from mppay.usecases.errors import UpstreamUnavailable
 from mppay.usecases.observer import LoggingObserver, Observer
 from mppay.usecases.ports import Clock, LoginGateway, PaymentGateway
 from mppay.usecases.rejection_log import RejectionLog
-from mppay.usecases.rejection_log import RejectionLog
+from mppay.usecases.single_flight import SingleFlight
 
 __all__ = ["ServiceContext"]
 
@@ -37,9 +38,9 @@ class ServiceContext:
     currency: str = "CNY"
     # Open (PENDING, unexpired) orders one user may hold; more is a client looping or abuse.
     max_pending_orders_per_user: int = 20
+    # User refreshes in flight by order id: concurrent ones share one WeChat query.
+    order_refreshes: SingleFlight[str, OrderRow] = field(default_factory=SingleFlight)
     observer: Observer = field(default_factory=LoggingObserver)
-    # Refused notifications are logged at most a few per minute (anyone can POST junk).
-    rejections: RejectionLog = field(default_factory=RejectionLog)
     # Refused notifications are logged at most a few per minute (anyone can POST junk).
     rejections: RejectionLog = field(default_factory=RejectionLog)
 

@@ -154,7 +154,9 @@ async def get_user_order(
 ) -> OrderRow:
     """The caller's own order (``NotFound`` for anyone else's); ``refresh`` asks WeChat first.
 
-    A failed refresh still returns the stored order: the client shows "pending" honestly.
+    Concurrent refreshes of one order share one WeChat query, and one that changes nothing
+    writes nothing. A failed refresh still returns the stored order: the client shows
+    "pending" honestly.
     """
     async with ctx.uow(read_only=True) as uow:
         order = await uow.orders.get_for_user(order_id, user.id)
@@ -162,7 +164,10 @@ async def get_user_order(
         raise NotFound("ORDER_NOT_FOUND", f"no order {order_id}")
     if refresh and order.status == OrderStatus.PENDING:
         try:
-            return await refresh_order(ctx, order.id, source="user_refresh")
+            return await ctx.order_refreshes.run(
+                order.id,
+                lambda: refresh_order(ctx, order.id, source="user_refresh", record_unchanged=False),
+            )
         except UpstreamUnavailable:
             return order
     return order

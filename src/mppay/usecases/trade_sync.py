@@ -192,13 +192,22 @@ async def _conflict(
 
 
 async def refresh_order(
-    ctx: ServiceContext, order_id: str, *, source: str, include_closed: bool = False
+    ctx: ServiceContext,
+    order_id: str,
+    *,
+    source: str,
+    include_closed: bool = False,
+    record_unchanged: bool = True,
 ) -> OrderRow:
     """Query WeChat for a PENDING order and apply the answer; returns the fresh order.
 
     ``include_closed`` also asks about a CLOSED order (reconciliation found it paid at
     WeChat). Orders never sent to WeChat are returned as they are. A query failure raises
     ``UpstreamUnavailable`` (the caller may still show the stored state).
+
+    ``record_unchanged=False`` writes no ``wechat.queried`` / ``wechat.query_failed`` event
+    when the answer changed nothing: user refreshes come as often as a client polls, while
+    the jobs' queries follow a schedule and their events show that it ran.
     """
     async with ctx.uow(read_only=True) as uow:
         order = await uow.orders.get(order_id)
@@ -213,6 +222,8 @@ async def refresh_order(
         snapshot = await gateway.query_trade(order.out_trade_no)
     except Refused as exc:
         # ORDER_NOT_EXIST: the prepay never reached WeChat; nothing to apply.
+        if not record_unchanged:
+            return order
         async with ctx.uow() as uow:
             await uow.events.append(
                 order.id,
@@ -224,15 +235,16 @@ async def refresh_order(
             await uow.commit()
         return order
     except OutcomeUnknown as exc:
-        async with ctx.uow() as uow:
-            await uow.events.append(
-                order.id,
-                OrderEventType.QUERY_FAILED,
-                at=ctx.clock.now(),
-                source=source,
-                detail={"code": exc.code, "message": exc.message},
-            )
-            await uow.commit()
+        if record_unchanged:
+            async with ctx.uow() as uow:
+                await uow.events.append(
+                    order.id,
+                    OrderEventType.QUERY_FAILED,
+                    at=ctx.clock.now(),
+                    source=source,
+                    detail={"code": exc.code, "message": exc.message},
+                )
+                await uow.commit()
         raise UpstreamUnavailable(
             "WECHAT_UNAVAILABLE", "could not reach WeChat Pay to refresh the order; try again"
         ) from exc
@@ -240,13 +252,14 @@ async def refresh_order(
         locked = await uow.orders.get(order_id, for_update=True)
         assert locked is not None
         result = await apply_trade_snapshot(ctx, uow, locked, snapshot, source=source)
-        await uow.events.append(
-            order.id,
-            OrderEventType.QUERIED,
-            at=ctx.clock.now(),
-            source=source,
-            detail={"trade_state": snapshot.trade_state, "result": result.value},
-        )
+        if record_unchanged or result is not TradeApplyResult.STILL_PENDING:
+            await uow.events.append(
+                order.id,
+                OrderEventType.QUERIED,
+                at=ctx.clock.now(),
+                source=source,
+                detail={"trade_state": snapshot.trade_state, "result": result.value},
+            )
         fresh = await uow.orders.get(order_id)
         assert fresh is not None
         await uow.commit()
