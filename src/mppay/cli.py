@@ -17,17 +17,10 @@ def _root() -> None:
     """mppay: WeChat Mini Program payments, self-hosted."""
 
 
-def _run_server(main: Coroutine[Any, Any, None]) -> None:
-    """Run a long-lived server coroutine on uvloop when it is installed (``uvicorn[standard]``
-    brings it), as ``uvicorn.run`` would: ``asyncio.run`` alone gives uvicorn the stdlib loop."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvicorn[standard] depends on it
-        import asyncio
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    from mppay.serve import run_event_loop
 
-        asyncio.run(main)
-        return
-    uvloop.run(main)
+    run_event_loop(main)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -67,6 +60,14 @@ def serve(
             "(default: yes with SQLite or in sandbox; run `mppay worker` otherwise).",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Service processes sharing the port (PostgreSQL only; default: one per CPU "
+            "on PostgreSQL, 1 on SQLite and in sandbox).",
+        ),
+    ] = None,
     state_dir: Annotated[
         Path, typer.Option(help="Sandbox: where the emulator state and the SQLite database live.")
     ] = Path("var/sandbox"),
@@ -77,7 +78,13 @@ def serve(
 ) -> None:
     """Start the payment service (the README's `make run`)."""
     from mppay.logs import configure_logging
-    from mppay.serve import is_loopback, serve_forever
+    from mppay.serve import (
+        check_workers,
+        default_workers,
+        is_loopback,
+        serve_forever,
+        serve_processes,
+    )
     from mppay.settings import MERCHANT_ENVIRONMENT, Settings, SettingsError
 
     try:
@@ -95,8 +102,21 @@ def serve(
             f"no merchant settings: set {MERCHANT_ENVIRONMENT} (see .env.example), "
             "or pass --sandbox to run against the built-in WeChat Pay emulator"
         )
+    processes = workers if workers is not None else default_workers(settings, sandbox=sandbox)
     try:
-        _run_server(
+        check_workers(settings, sandbox=sandbox, workers=processes)
+        if processes > 1:
+            raise typer.Exit(
+                serve_processes(
+                    settings,
+                    host=host,
+                    port=port,
+                    workers=processes,
+                    run_worker=worker,
+                    ready_file=ready_file,
+                )
+            )
+        _run(
             serve_forever(
                 settings,
                 host=host,
@@ -128,7 +148,7 @@ def worker_command(
     settings = Settings()
     configure_logging(settings.log_level)
     try:
-        _run_server(run_worker(settings, once=once))
+        _run(run_worker(settings, once=once))
     except SettingsError as exc:
         raise _fail(str(exc)) from exc
 

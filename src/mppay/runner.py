@@ -25,7 +25,15 @@ from mppay.jobs.runtime import certificate_refresher, in_process_worker
 from mppay.settings import SANDBOX_ADMIN_TOKEN, Settings
 from mppay.web.preview import mount_preview
 
-__all__ = ["Stack", "bind", "run_stack", "sandbox_settings", "start_stack"]
+__all__ = [
+    "Stack",
+    "bind",
+    "is_sqlite",
+    "jobs_in_process",
+    "run_stack",
+    "sandbox_settings",
+    "start_stack",
+]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +94,20 @@ def sandbox_settings(
             else f"sqlite:///{state_dir / 'mppay.sqlite3'}",
         }
     )
+
+
+def jobs_in_process(settings: Settings, *, sandbox: bool, run_worker: bool | None) -> bool:
+    """Whether ``serve`` runs the background jobs itself: ``--worker/--no-worker``, else
+    ``MPPAY_RUN_JOBS``, else yes in sandbox and on SQLite (one file, one process)."""
+    if run_worker is not None:
+        return run_worker
+    if settings.run_jobs is not None:
+        return settings.run_jobs
+    return sandbox or is_sqlite(settings)
+
+
+def is_sqlite(settings: Settings) -> bool:
+    return settings.database_url.startswith("sqlite")
 
 
 @dataclass
@@ -155,17 +177,8 @@ async def start_stack(
         servers.append(make_server(create_emulator_app(emulator), emulator_socket, log_level))
     else:
         settings.check_real_mode()
-    worker_wanted = (
-        run_worker
-        if run_worker is not None
-        else (
-            settings.run_jobs
-            if settings.run_jobs is not None
-            else sandbox or settings.database_url.startswith("sqlite")
-        )
-    )
     starters: list[Starter] = [certificate_refresher]
-    if worker_wanted:
+    if jobs_in_process(settings, sandbox=sandbox, run_worker=run_worker):
         starters.append(in_process_worker)
     service = await build_service(settings, starters=starters)
     if emulator_url is not None and settings.appid:

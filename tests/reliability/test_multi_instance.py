@@ -1,6 +1,7 @@
-"""Two service processes and two worker processes on one PostgreSQL database, hammered with
-concurrent duplicate notifications and concurrent refunds for the same orders: every effect
-happens exactly once, nothing deadlocks, and nobody answers 5xx."""
+"""Two services of two processes each (`mppay serve --workers 2`) and two worker processes on
+one PostgreSQL database, hammered with concurrent duplicate notifications and concurrent
+refunds for the same orders: every effect happens exactly once, nothing deadlocks, and nobody
+answers 5xx."""
 
 from __future__ import annotations
 
@@ -73,8 +74,9 @@ async def test_two_services_and_two_workers_apply_everything_exactly_once(
             env = merchant_env(
                 merchant, emulator_url=emulator_url, database_url=database_url, api_version="v3"
             )
-            service_a, url_a = service(env, tmp_path, name="service-a", worker=False)
-            service_b, url_b = service(env, tmp_path, name="service-b", worker=False)
+            # Two hosts' worth: each `mppay serve --workers 2`, four service processes in all.
+            service_a, url_a = service(env, tmp_path, name="service-a", worker=False, workers=2)
+            service_b, url_b = service(env, tmp_path, name="service-b", worker=False, workers=2)
             processes += [service_a.start(), service_b.start()]
             worker_env = {**env, "MPPAY_NOTIFY_BASE_URL": url_a}
             processes += [

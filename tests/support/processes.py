@@ -139,13 +139,15 @@ def merchant_env(
     return env
 
 
-def service(env: dict[str, str], tmp: Path, *, name: str, worker: bool) -> tuple[Process, str]:
+def service(
+    env: dict[str, str], tmp: Path, *, name: str, worker: bool, workers: int = 1
+) -> tuple[Process, str]:
+    """``mppay serve`` in real mode against ``env``'s emulator, with ``workers`` processes."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     service_env = {**env, "MPPAY_NOTIFY_BASE_URL": url}
-    argv = mppay_argv(
-        "serve", "--real", "--port", str(port), "--worker" if worker else "--no-worker"
-    )
+    argv = mppay_argv("serve", "--real", "--port", str(port), "--workers", str(workers))
+    argv.append("--worker" if worker else "--no-worker")
     return Process(name, argv, service_env, tmp / f"{name}.log", health_url=f"{url}/healthz"), url
 
 
