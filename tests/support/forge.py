@@ -17,7 +17,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.padding import PKCS7
 
 
 def v3_notification(
@@ -88,3 +90,25 @@ def v2_sign(fields: dict[str, str], key: str, sign_type: str = "MD5") -> str:
     if sign_type == "HMAC-SHA256":
         return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest().upper()
     return hashlib.md5(text.encode()).hexdigest().upper()
+
+
+def v2_refund_notification(
+    inner: dict[str, str], *, appid: str, mch_id: str, api_v2_key: str
+) -> bytes:
+    """A v2 refund notification: ``inner`` encrypted into ``req_info`` (AES-256-ECB, PKCS#7,
+    key = lower-hex MD5 of the API v2 key); the outer XML carries no signature."""
+    plaintext = "<root>" + "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in inner.items())
+    padder = PKCS7(128).padder()
+    padded = padder.update((plaintext + "</root>").encode()) + padder.finalize()
+    key = hashlib.md5(api_v2_key.encode()).hexdigest().encode()
+    encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305 (WeChat's scheme)
+    req_info = base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode()
+    return v2_xml(
+        {
+            "return_code": "SUCCESS",
+            "appid": appid,
+            "mch_id": mch_id,
+            "nonce_str": secrets.token_hex(8),
+            "req_info": req_info,
+        }
+    )

@@ -1,12 +1,17 @@
-"""Library models to the domain's normalised ``TradeSnapshot`` / ``RefundSnapshot``."""
+"""Library models to the domain's normalised ``TradeSnapshot`` / ``RefundSnapshot``.
+
+A field the message leaves out stays ``None`` here (never a default such as 0): whether a
+statement is complete enough to move money is decided once, by ``mppay.domain.checks``.
+"""
 
 from __future__ import annotations
 
 from mppay.domain.wechat_facts import RefundSnapshot, TradeSnapshot, refund_status_from_wechat
-from mppay.wechatpay.v2 import V2Order, V2PaymentNotification, V2RefundRecord
+from mppay.wechatpay.v2 import V2Order, V2PaymentNotification, V2RefundNotification, V2RefundRecord
 from mppay.wechatpay.v3 import Refund, RefundResource, Transaction
 
 __all__ = [
+    "refund_from_v2_notification",
     "refund_from_v2_record",
     "refund_from_v3",
     "trade_from_v2_notification",
@@ -38,7 +43,7 @@ def trade_from_v2_order(order: V2Order, *, appid: str, mchid: str) -> TradeSnaps
         trade_state=order.trade_state,
         transaction_id=order.transaction_id,
         amount_total_fen=order.total_fee,
-        currency=order.fee_type or ("CNY" if order.total_fee is not None else None),
+        currency=order.fee_type or "CNY",  # v2: fee_type is optional, CNY when absent
         payer_openid=order.openid,
         success_time=order.time_end,
     )
@@ -65,8 +70,8 @@ def refund_from_v3(refund: Refund | RefundResource) -> RefundSnapshot:
         out_trade_no=refund.out_trade_no,
         refund_id=refund.refund_id,
         status=refund_status_from_wechat(status),
-        refund_fen=refund.amount.refund,
-        total_fen=refund.amount.total,
+        refund_fen=refund.amount.refund if refund.amount else None,
+        total_fen=refund.amount.total if refund.amount else None,
         success_time=refund.success_time,
     )
 
@@ -82,4 +87,17 @@ def refund_from_v2_record(
         refund_fen=record.refund_fee,
         total_fen=total_fen,
         success_time=record.success_time,
+    )
+
+
+def refund_from_v2_notification(notice: V2RefundNotification) -> RefundSnapshot:
+    """What the decrypted ``req_info`` states (not integrity-protected: see the v2 gateway)."""
+    return RefundSnapshot(
+        out_refund_no=notice.out_refund_no,
+        out_trade_no=notice.out_trade_no,
+        refund_id=notice.refund_id,
+        status=refund_status_from_wechat(notice.refund_status),
+        refund_fen=notice.refund_fee,
+        total_fen=notice.total_fee,
+        success_time=notice.success_time,
     )

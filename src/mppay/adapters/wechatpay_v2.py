@@ -9,10 +9,12 @@ from typing import Literal
 from mppay.adapters.bills import bill_entries
 from mppay.adapters.errors import to_port_error, wechat_call
 from mppay.adapters.snapshots import (
+    refund_from_v2_notification,
     refund_from_v2_record,
     trade_from_v2_notification,
     trade_from_v2_order,
 )
+from mppay.domain.checks import missing_refund_fields
 from mppay.domain.timing import V2_MIN_TIME_EXPIRE_WINDOW
 from mppay.domain.wechat_facts import BillEntry, RefundSnapshot, TradeSnapshot
 from mppay.usecases.ports import (
@@ -134,6 +136,13 @@ class WeChatPayV2Gateway:
             raise NotificationRejected(
                 f"{type(exc).__name__}: {exc.message}", kind="malformed"
             ) from exc
+        event_type = f"v2.refund.{notice.refund_status}"
+        if notice.is_success:
+            stated = refund_from_v2_notification(notice)
+            if missing_refund_fields(stated):
+                # A SUCCESS without its amount or refund_id goes to review as stated; querying
+                # would only confirm a statement that must not move money.
+                return VerifiedRefundNotice(None, event_type, stated)
         # req_info is AES-ECB without integrity (spec 8.13): act on WeChat's signed refund query
         # answer, not on the decrypted notification itself.
         try:
@@ -146,7 +155,7 @@ class WeChatPayV2Gateway:
             raise OutcomeUnknown(
                 f"could not confirm the refund notification: {exc.message}"
             ) from exc
-        return VerifiedRefundNotice(None, f"v2.refund.{notice.refund_status}", snapshot)
+        return VerifiedRefundNotice(None, event_type, snapshot)
 
     def ack(self) -> NotifyReply:
         return NotifyReply(200, ACK_SUCCESS, "application/xml")

@@ -105,13 +105,20 @@ class RefundSnapshot:
 
 @dataclass(frozen=True)
 class Mismatch:
-    """A field where WeChat's statement disagrees with our own record."""
+    """A field where WeChat's statement disagrees with our own record.
+
+    ``theirs`` is ``None`` when the statement leaves out a field it must carry (a SUCCESS
+    without its amount), which is as disqualifying as a wrong value.
+    """
 
     field: str
     ours: str
-    theirs: str
+    theirs: str | None
 
     def __str__(self) -> str:
+        if self.theirs is None:
+            ours = f" (ours={self.ours!r})" if self.ours else ""
+            return f"{self.field}: missing from WeChat's SUCCESS statement{ours}"
         return f"{self.field}: ours={self.ours!r} wechat={self.theirs!r}"
 
 

@@ -170,3 +170,45 @@ def test_the_refund_notification_resource_uses_refund_status() -> None:
         RefundResource.model_validate_json(
             resource.model_dump_json().replace('"refund_status"', '"status"')
         )
+
+
+@pytest.mark.parametrize(
+    ("missing", "field"),
+    [("transaction_id", "transaction_id"), ("amount", "amount"), ("total", "amount.total")],
+)
+def test_a_success_transaction_missing_a_field_parses_with_none(missing: str, field: str) -> None:
+    data = json.loads(v.V3_NOTIFY_PLAINTEXT_78)
+    (data["amount"] if missing == "total" else data).pop(missing)
+    transaction = Transaction.model_validate(data)
+    assert transaction.trade_state == "SUCCESS"
+    if field == "amount.total":
+        assert transaction.amount is not None
+        assert transaction.amount.total is None
+    else:
+        assert getattr(transaction, field) is None
+
+
+@pytest.mark.parametrize("missing", ["refund_id", "amount", "amount.refund"])
+def test_a_success_refund_missing_a_field_parses_with_none(missing: str) -> None:
+    resource = {
+        "mchid": "1230000109",
+        "out_trade_no": "O1",
+        "transaction_id": "42",
+        "out_refund_no": "R1",
+        "refund_id": "50",
+        "refund_status": "SUCCESS",
+        "amount": {"total": 100, "refund": 50, "payer_total": 100, "payer_refund": 50},
+    }
+    answer = {**resource, "status": "SUCCESS", "amount": dict(resource["amount"])}
+    for data in (resource, answer):
+        if missing == "amount.refund":
+            data["amount"] = {k: v for k, v in data["amount"].items() if k != "refund"}
+        else:
+            del data[missing]
+    parsed = (RefundResource.model_validate(resource), Refund.model_validate(answer))
+    for model in parsed:
+        if missing == "amount.refund":
+            assert model.amount is not None
+            assert model.amount.refund is None
+        else:
+            assert getattr(model, missing) is None

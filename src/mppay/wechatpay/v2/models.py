@@ -15,6 +15,11 @@ UTC+08:00. ``time_expire`` / ``time_start`` must be aware and are rendered in Be
 Received models are built with ``from_fields`` (the dict from ``parse_xml``): unknown fields are
 ignored, empty values count as absent, and any problem is a ``MalformedMessageError`` whose
 message names the fields but never echoes their values.
+
+The fields a SUCCESS must carry (``transaction_id`` and ``total_fee`` of a payment, ``refund_id``
+and ``refund_fee`` of a refund) are optional in the received models: a correctly signed message
+that leaves one out still parses, so the caller sees exactly what WeChat stated and can refuse to
+act on it (a ``None`` there is never "paid" or "refunded" by default).
 """
 
 from __future__ import annotations
@@ -168,7 +173,8 @@ class UnifiedOrderResult(_Received):
 class V2Order(_Received):
     """A ``pay/orderquery`` answer. ``is_paid`` means ``trade_state == "SUCCESS"``.
 
-    A ``SUCCESS`` order must carry ``transaction_id`` and ``total_fee`` (else malformed).
+    WeChat documents ``transaction_id`` and ``total_fee`` on a ``SUCCESS`` order; check them
+    before acting on ``is_paid`` (they are ``None`` when a signed answer leaves them out).
     """
 
     trade_state: str
@@ -190,14 +196,6 @@ class V2Order(_Received):
     time_end: CompactTime | None = None
     appid: str | None = None
     mch_id: str | None = None
-
-    @model_validator(mode="after")
-    def _paid_orders_are_complete(self) -> Self:
-        if self.trade_state == "SUCCESS" and (
-            self.transaction_id is None or self.total_fee is None
-        ):
-            raise ValueError("a SUCCESS order must carry transaction_id and total_fee")
-        return self
 
     @property
     def is_paid(self) -> bool:
@@ -254,8 +252,8 @@ class V2RefundRecord(_Received):
     """
 
     out_refund_no: str
-    refund_id: str
-    refund_fee: WireInt
+    refund_id: str | None = None
+    refund_fee: WireInt | None = None
     refund_status: str
     success_time: DashedTime | None = None
     refund_channel: str | None = None
@@ -320,15 +318,17 @@ class V2PaymentNotification(_Received):
     """A verified v2 payment notification. ``is_paid`` iff ``result_code == "SUCCESS"``.
 
     WeChat documents every field below as present whatever ``result_code`` is; a
-    ``result_code=FAIL`` notification is returned typed but is not a payment.
+    ``result_code=FAIL`` notification is returned typed but is not a payment. ``transaction_id``
+    and ``total_fee`` are ``None`` when a signed notification leaves them out: check them before
+    acting on ``is_paid``.
     """
 
     appid: str
     mch_id: str
     result_code: Literal["SUCCESS", "FAIL"]
     out_trade_no: str
-    transaction_id: str
-    total_fee: WireInt
+    transaction_id: str | None = None
+    total_fee: WireInt | None = None
     cash_fee: WireInt
     time_end: CompactTime
     openid: str
@@ -362,10 +362,10 @@ class V2RefundNotification(_Received):
     mch_id: str
     transaction_id: str
     out_trade_no: str
-    refund_id: str
+    refund_id: str | None = None
     out_refund_no: str
     total_fee: WireInt
-    refund_fee: WireInt
+    refund_fee: WireInt | None = None
     refund_status: str
     settlement_total_fee: WireInt | None = None
     settlement_refund_fee: WireInt | None = None

@@ -6,6 +6,11 @@ unknown fields, because WeChat adds fields at any time.
 
 Money is ``int`` fen, validated strictly: a float, a numeric string or a bool is an error.
 Times are aware ``datetime`` objects; requests render them as RFC 3339 in +08:00 like WeChat.
+
+The fields a SUCCESS must carry (``transaction_id``, ``amount.total`` / ``amount.currency``,
+``refund_id``, ``amount.refund``) are optional in the response models: a correctly signed
+message that leaves one out still parses, so the caller sees exactly what WeChat stated and
+can refuse to act on it (a ``None`` there is never "paid" or "refunded" by default).
 """
 
 from __future__ import annotations
@@ -201,7 +206,7 @@ class TransactionPayer(_Response):
 
 
 class TransactionAmount(_Response):
-    total: Fen
+    total: Fen | None = None
     payer_total: Fen | None = None
     currency: str | None = None
     payer_currency: str | None = None
@@ -297,7 +302,7 @@ class FundsFrom(_Response):
 
 class RefundAmount(_Response):
     total: Fen
-    refund: Fen
+    refund: Fen | None = None
     payer_total: Fen | None = None
     payer_refund: Fen | None = None
     settlement_refund: Fen | None = None
@@ -320,7 +325,7 @@ class Refund(_Response):
     """A refund as the refund API returns it; ``status`` is ``SUCCESS``, ``CLOSED``,
     ``PROCESSING`` or ``ABNORMAL`` (only ``SUCCESS`` and ``CLOSED`` are final)."""
 
-    refund_id: str
+    refund_id: str | None = None
     out_refund_no: str
     transaction_id: str
     out_trade_no: str
@@ -330,13 +335,13 @@ class Refund(_Response):
     create_time: AwareDatetime | None = None
     status: str
     funds_account: str | None = None
-    amount: RefundAmount
+    amount: RefundAmount | None = None
     promotion_detail: list[RefundPromotionDetail] = Field(default_factory=list)
 
 
 class RefundNotificationAmount(_Response):
     total: Fen
-    refund: Fen
+    refund: Fen | None = None
     payer_total: Fen | None = None
     payer_refund: Fen | None = None
 
@@ -348,11 +353,11 @@ class RefundResource(_Response):
     out_trade_no: str
     transaction_id: str
     out_refund_no: str
-    refund_id: str
+    refund_id: str | None = None
     refund_status: str
     success_time: AwareDatetime | None = None
     user_received_account: str | None = None
-    amount: RefundNotificationAmount
+    amount: RefundNotificationAmount | None = None
 
 
 # --- Bills (spec §2.10) and certificates (spec §2.4) -------------------------------------------
