@@ -90,9 +90,5 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(
-            500, "INTERNAL_ERROR", "internal error; quote the request_id to support"
-        )
+    # Anything else is answered by ``InternalErrorMiddleware`` (500 INTERNAL_ERROR), not by a
+    # handler here: Starlette runs an ``Exception`` handler outside the request-id middleware.
