@@ -13,6 +13,7 @@ import logging
 
 from mppay.domain.events import OrderEventType
 from mppay.domain.identifiers import new_out_refund_no, new_refund_id
+from mppay.domain.money import MAX_ORDER_TOTAL_FEN
 from mppay.domain.states import OrderStatus, RefundStatus
 from mppay.store.models import RefundRow
 from mppay.usecases.context import ServiceContext
@@ -38,8 +39,17 @@ async def create_refund(
     (amount), ``Conflict`` ORDER_NOT_PAID / REFUND_EXCEEDS_REFUNDABLE, ``UpstreamRefused``
     when WeChat definitely refused (the reservation is released).
     """
-    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
-        raise InvalidInput("INVALID_AMOUNT", "amount_fen must be a positive integer number of fen")
+    # No order is worth more than MAX_ORDER_TOTAL_FEN, so no refund is either; the bound also
+    # keeps the amount inside the database's 64-bit integers.
+    if (
+        not isinstance(amount_fen, int)
+        or isinstance(amount_fen, bool)
+        or not 0 < amount_fen <= MAX_ORDER_TOTAL_FEN
+    ):
+        raise InvalidInput(
+            "INVALID_AMOUNT",
+            f"amount_fen must be a whole number of fen from 1 to {MAX_ORDER_TOTAL_FEN}",
+        )
     if reason is not None and len(reason) > REASON_LIMIT:
         raise InvalidInput("INVALID_REASON", f"reason must be at most {REASON_LIMIT} characters")
     now = ctx.clock.now()

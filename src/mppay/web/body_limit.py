@@ -12,7 +12,11 @@ __all__ = ["BodyLimitMiddleware"]
 
 
 class BodyLimitMiddleware:
-    """413 ``PAYLOAD_TOO_LARGE`` when Content-Length or the streamed body exceeds ``max_bytes``."""
+    """413 ``PAYLOAD_TOO_LARGE`` when Content-Length or the streamed body exceeds ``max_bytes``.
+
+    A declared length is refused before the app runs; a chunked body is counted as the app
+    reads it, and once past the limit whatever the app answers is replaced by the 413.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -28,6 +32,8 @@ class BodyLimitMiddleware:
             return
         seen = 0
         too_large = False
+        app_started = False
+        answered = False
 
         async def limited_receive() -> Message:
             nonlocal seen, too_large
@@ -39,22 +45,26 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge
             return message
 
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
+        async def guarded_send(message: Message) -> None:
+            nonlocal app_started, answered
+            if too_large and not app_started:
+                # The app is answering a body it never got whole: FastAPI turns the failed
+                # read of a chunked body (no Content-Length to check up front) into 400 "error
+                # parsing the body". The true answer is ours, whatever the route made of it.
+                if message["type"] == "http.response.start" and not answered:
+                    answered = True
+                    await self._reject(send)
+                return
             if message["type"] == "http.response.start":
-                started = True
+                app_started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._reject(send)
+            await self.app(scope, limited_receive, guarded_send)
         except Exception:
-            if too_large and not started:
-                await self._reject(send)
+            if too_large and not app_started:
+                if not answered:
+                    await self._reject(send)
                 return
             raise
 

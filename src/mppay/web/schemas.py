@@ -5,9 +5,43 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+
+from mppay.domain.money import MAX_ORDER_TOTAL_FEN
 
 Quantity = Annotated[StrictInt, Field(ge=1, le=999)]
+
+
+def _storable(value: object) -> object:
+    """``value`` when every string in it can be stored as text; ``ValueError`` otherwise.
+
+    PostgreSQL refuses NUL in text, and no database driver can encode a lone surrogate (JSON's
+    ``\\ud800``); both would otherwise surface as a 500 from deep inside the database layer.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("NUL characters are not accepted")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    return value
+
+
+class RequestBody(BaseModel):
+    """Base of every JSON request body: no string anywhere in it may carry NUL or a surrogate."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _text_is_storable(cls, value: object) -> object:
+        return _storable(value)
 
 
 class _FromRow(BaseModel):
@@ -27,7 +61,7 @@ class ErrorBody(BaseModel):
     details: list[dict[str, Any]] | None = None
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestBody):
     code: str = Field(min_length=1, max_length=128, description="the code from wx.login")
 
 
@@ -43,7 +77,7 @@ class ProductPublic(_FromRow):
     price_fen: int
 
 
-class OrderItemCreate(BaseModel):
+class OrderItemCreate(RequestBody):
     # Unknown fields (a client-sent price or amount) are ignored: the server prices the order.
     model_config = ConfigDict(extra="ignore")
 
@@ -51,7 +85,7 @@ class OrderItemCreate(BaseModel):
     quantity: Quantity = 1
 
 
-class OrderCreate(BaseModel):
+class OrderCreate(RequestBody):
     model_config = ConfigDict(extra="ignore")
 
     items: list[OrderItemCreate] = Field(min_length=1, max_length=50)
@@ -101,8 +135,12 @@ class PaymentStartResponse(BaseModel):
     params: RequestPaymentParams
 
 
-class RefundCreate(BaseModel):
-    amount_fen: StrictInt = Field(gt=0)
+class RefundCreate(RequestBody):
+    # The range is the use case's rule (INVALID_AMOUNT); here it is only documented.
+    amount_fen: StrictInt = Field(
+        description="fen to refund, at most the order's refundable remainder",
+        json_schema_extra={"minimum": 1, "maximum": MAX_ORDER_TOTAL_FEN},
+    )
     reason: str | None = Field(default=None, max_length=80)
 
 

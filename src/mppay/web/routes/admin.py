@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -44,16 +44,27 @@ async def create_refund(order_id: str, body: RefundCreate, ctx: Ctx) -> RefundPu
     return RefundPublic.of(await refunds.create_refund(ctx, order_id, body.amount_fen, body.reason))
 
 
+# The widest instants every backend stores; a bound beyond them selects nothing more.
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+# Deeper than this an offset is no row position: it only has to fit a 64-bit database integer.
+MAX_OFFSET = 2**31 - 1
+
+
 def _moment(value: str | None, *, end: bool, name: str) -> datetime | None:
     """An ISO 8601 date or datetime; a date is a Beijing calendar day, a naive time is Beijing time.
 
     ``end=True`` makes a bare date inclusive (the next day's midnight is the exclusive bound).
+    Returned in UTC; a bound at the very ends of the calendar (``9999-12-31``,
+    ``0001-01-01T00:00:00+05:00``) has no UTC instant and is clamped to the first or last one.
     """
     if not value:
         return None
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
+            if end and day == date.max:
+                return _LATEST
             moment = datetime.combine(day + timedelta(days=1) if end else day, time(0), BEIJING)
         else:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -61,7 +72,13 @@ def _moment(value: str | None, *, end: bool, name: str) -> datetime | None:
         raise InvalidInput(
             "INVALID_DATE", f"{name} must be YYYY-MM-DD or an ISO 8601 time"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=BEIJING)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # Only the first and last hours of the calendar fail to convert.
+        return _EARLIEST if moment.year == 1 else _LATEST
 
 
 @router.get("/orders", response_model=AdminOrderPage)
@@ -82,7 +99,7 @@ async def search_orders(
     openid: str | None = None,
     needs_review: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> AdminOrderPage:
     """Orders, newest first, filtered by status, creation date range, out_trade_no, openid."""
     criteria = OrderFilter(
