@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +40,7 @@ def _certificate_and_key() -> tuple[str, str]:
     return certificate.public_bytes(serialization.Encoding.PEM).decode(), key_pem
 
 
-async def test_inline_pem_keys_are_deleted_as_soon_as_the_tls_client_is_built(
+def test_inline_pem_keys_are_deleted_as_soon_as_the_tls_client_is_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     certificate, key = _certificate_and_key()
@@ -53,10 +54,10 @@ async def test_inline_pem_keys_are_deleted_as_soon_as_the_tls_client_is_built(
         assert list(tmp_path.iterdir()) == []  # nothing of the key is left on disk
     finally:
         assert client is not None
-        await client.aclose()
+        asyncio.run(client.aclose())
 
 
-async def test_key_files_given_by_path_are_used_where_they_are(tmp_path: Path) -> None:
+def test_key_files_given_by_path_are_used_where_they_are(tmp_path: Path) -> None:
     certificate, key = _certificate_and_key()
     (tmp_path / "cert.pem").write_text(certificate)
     (tmp_path / "key.pem").write_text(key)
@@ -67,5 +68,5 @@ async def test_key_files_given_by_path_are_used_where_they_are(tmp_path: Path) -
     )
     client = _secapi_client(settings, httpx.Timeout(5))
     assert client is not None
-    await client.aclose()
+    asyncio.run(client.aclose())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cert.pem", "key.pem"]
