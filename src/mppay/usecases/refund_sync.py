@@ -51,7 +51,9 @@ async def apply_refund_snapshot(
 ) -> RefundApplyResult:
     """Bring ``refund`` (and its order's refunded amount and status) in line with ``snapshot``.
 
-    Runs inside the caller's transaction and never commits.
+    Runs inside the caller's transaction and never commits. A statement that contradicts the
+    refund, or a SUCCESS without its amount or refund_id, moves no money: both refund and order
+    are flagged for a human.
     """
     now = ctx.clock.now()
     expected = ExpectedRefund(refund.out_refund_no, order.out_trade_no, refund.amount_fen)

@@ -58,7 +58,8 @@ async def apply_trade_snapshot(
     """Bring ``order`` in line with ``snapshot`` inside the caller's transaction.
 
     Never commits. A statement that contradicts our record on appid, mchid, out_trade_no,
-    amount, currency or payer changes no money state: the order is flagged for review.
+    amount, currency or payer, or that says paid without amount, currency or transaction_id,
+    changes no money state: the order is flagged for review.
     """
     now = ctx.clock.now()
     mismatches = trade_mismatches(expected_trade(order), snapshot)
