@@ -98,7 +98,9 @@ class LoginRateLimited(Exception):
         self.retry_after_seconds = retry_after_seconds
 
 
-def _check(request: Request) -> None:
+# async on purpose: FastAPI would run a plain function in a thread, and the buckets are not
+# thread-safe; on the event loop every take() runs whole.
+async def _check(request: Request) -> None:
     buckets: TokenBuckets = request.app.state.login_buckets
     client = request.client.host if request.client else "unknown"
     wait = buckets.take(client)
