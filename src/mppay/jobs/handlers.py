@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 
 from mppay.domain.events import OrderEventType
 from mppay.domain.states import OrderStatus, RefundStatus
@@ -60,7 +60,7 @@ async def expire_order(ctx: ServiceContext, job: JobRow) -> Outcome:
     try:
         await close_order(ctx, order, source="expiry_job")
     except CloseTooEarly as exc:
-        return Reschedule(datetime.fromisoformat(exc.retry_at_iso))
+        return Reschedule(exc.retry_at)
     except Conflict as exc:
         if exc.code == "ORDER_ALREADY_PAID":
             log.info("order %s was paid at the last moment; recorded as paid", order.id)

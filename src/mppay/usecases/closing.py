@@ -7,6 +7,9 @@ never left paid-but-closed.
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from mppay.domain.events import OrderEventType
 from mppay.domain.states import OrderStatus
 from mppay.domain.timing import earliest_v2_close
@@ -26,15 +29,20 @@ __all__ = ["CloseTooEarly", "cancel_order", "close_order"]
 
 
 class CloseTooEarly(Conflict):
-    """v2 refuses to close an order within 5 minutes of its creation; ``retry_at`` says when."""
+    """v2 refuses to close an order within 5 minutes of its creation; ``retry_at`` says when.
 
-    def __init__(self, retry_at_iso: str) -> None:
+    ``retry_after_seconds`` is the wait from ``now`` rounded up to whole seconds (at least 1):
+    HTTP's ``Retry-After`` takes delay-seconds, not a timestamp (RFC 9110 §10.2.3).
+    """
+
+    def __init__(self, retry_at: datetime, now: datetime) -> None:
         super().__init__(
             "CLOSE_NOT_YET_ALLOWED",
             "WeChat Pay API v2 does not close an order within 5 minutes of its creation; "
-            f"try again after {retry_at_iso}",
+            f"try again after {retry_at.isoformat()}",
         )
-        self.retry_at_iso = retry_at_iso
+        self.retry_at = retry_at
+        self.retry_after_seconds = max(1, math.ceil((retry_at - now).total_seconds()))
 
 
 async def cancel_order(ctx: ServiceContext, user: UserRow, order_id: str) -> OrderRow:
@@ -67,7 +75,7 @@ async def close_order(ctx: ServiceContext, order: OrderRow, *, source: str) -> O
     if order.api_version == "v2" and order.first_prepay_at is not None:
         allowed_at = earliest_v2_close(order.first_prepay_at)
         if now < allowed_at:
-            raise CloseTooEarly(allowed_at.isoformat())
+            raise CloseTooEarly(allowed_at, now)
 
     gateway = ctx.gateway_for(order.api_version)
     async with ctx.uow() as uow:

@@ -45,10 +45,13 @@ def error_response(
     *,
     headers: dict[str, str] | None = None,
     details: list[dict[str, object]] | None = None,
+    extra: dict[str, object] | None = None,
 ) -> JSONResponse:
     body: dict[str, object] = {"code": code, "message": message, "request_id": current_request_id()}
     if details:
         body["details"] = details
+    if extra:
+        body.update(extra)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -65,9 +68,11 @@ def install_error_handlers(app: FastAPI) -> None:
         status = _status_for(exc)
         log.info("%s %s -> %s %s", request.method, request.url.path, status, exc.code)
         headers = {"Retry-After": "5"} if status == 503 else None
+        extra: dict[str, object] | None = None
         if isinstance(exc, CloseTooEarly):
-            headers = {"Retry-After": exc.retry_at_iso}
-        return error_response(status, exc.code, exc.message, headers=headers)
+            headers = {"Retry-After": str(exc.retry_after_seconds)}
+            extra = {"retry_at": exc.retry_at.isoformat()}
+        return error_response(status, exc.code, exc.message, headers=headers, extra=extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
