@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 NODE_STAMP := node_modules/.installed
 # PostgreSQL half of the integration suite; CI starts the server (see .ci/run).
 export MPPAY_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
@@ -18,6 +19,12 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The bench extra (bench/peer/: Flask, gunicorn, wechatpayv3), for `make bench` and the smoke
+# test in `make pytest`.
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
 
 $(NODE_STAMP): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -40,7 +47,7 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP) $(NODE_STAMP)
+pytest: $(STAMP) $(BENCH_STAMP) $(NODE_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 jstest: $(NODE_STAMP) $(STAMP)
@@ -48,7 +55,7 @@ jstest: $(NODE_STAMP) $(STAMP)
 
 test: lint typecheck contracts pytest jstest
 
-bench: $(STAMP)
+bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

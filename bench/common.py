@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -137,11 +137,45 @@ def write_result(options: Options, name: str, result: dict[str, Any]) -> Path:
 # --- CPU accounting ------------------------------------------------------------------------
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (its threads included), from /proc/<pid>/stat."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # gone in between
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of a process tree: ``pid`` and its live descendants (utime + stime each), plus
+    every member's cutime + cstime (descendants that exited and were reaped).
+
+    ``mppay serve --workers N`` and gunicorn both run their work in child processes of a
+    supervisor; counting the parent alone would miss nearly all of it. A child that exits
+    between two snapshots moves from "live" into its parent's cutime/cstime once reaped
+    (both supervisors reap), so the difference of two snapshots stays right."""
+    parents: dict[int, int] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is None:
+            continue
+        stats[int(entry.name)] = fields
+        parents[int(entry.name)] = int(fields[1])
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        fields = stats.get(current)
+        if fields is None:
+            continue
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        pending.extend(children.get(current, []))
+    return total / CLK_TCK
 
 
 def postgres_cpu_by_pid() -> dict[int, float]:
@@ -174,7 +208,7 @@ class CpuSnapshot:
 
 
 def cpu_snapshot(pids: dict[str, int], *, postgres: bool) -> CpuSnapshot:
-    values = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    values = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
     values["loadgen"] = self_cpu_seconds()
     return CpuSnapshot(time.perf_counter(), values, postgres_cpu_by_pid() if postgres else None)
 
@@ -210,14 +244,39 @@ def generate_key_pem() -> str:
     ).decode("ascii")
 
 
+class Target(Protocol):
+    """What the load generator needs of a service under test (mppay's ``Stack``, the peer)."""
+
+    @property
+    def database(self) -> str:
+        """ "sqlite" | "postgresql": whether PostgreSQL's CPU is counted."""
+        ...
+
+    @property
+    def service_url(self) -> str: ...
+
+    @property
+    def emulator_url(self) -> str: ...
+
+    @property
+    def merchant(self) -> dict[str, Any]: ...
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Processes whose CPU is counted, by name (each with its descendants)."""
+        ...
+
+
 @dataclass
 class Stack:
-    """``mppay emulator`` and ``mppay serve --real`` against it, each in its own process."""
+    """``mppay emulator`` and ``mppay serve --real --workers N`` against it, each in its own
+    process (``workers`` > 1: a supervisor and N children; PostgreSQL only)."""
 
     options: Options
     database: str  # "sqlite" | "postgresql"
     database_url: str
     folder: Path
+    workers: int = 1
     emulator: Process | None = None
     service: Process | None = None
     emulator_url: str = ""
@@ -246,16 +305,34 @@ class Stack:
         )
         response.raise_for_status()
         self.merchant = response.json()
+        self.start_service()
+        return self
+
+    def start_service(self) -> None:
         service_port = free_port()
         self.service_url = f"http://127.0.0.1:{service_port}"
         self.service = Process(
             "service",
-            mppay_argv("serve", "--real", "--port", str(service_port), "--no-worker"),
+            mppay_argv(
+                "serve",
+                "--real",
+                "--port",
+                str(service_port),
+                "--workers",
+                str(self.workers),
+                "--no-worker",
+            ),
             self.service_env(),
-            self.folder / "service.log",
+            self.folder / f"service-{self.workers}.log",
             health_url=f"{self.service_url}/healthz",
         ).start()
-        return self
+
+    def restart_service(self, *, workers: int) -> None:
+        """The same emulator, merchant and database; a new ``mppay serve --workers N``."""
+        if self.service is not None:
+            self.service.stop()
+        self.workers = workers
+        self.start_service()
 
     def service_env(self) -> dict[str, str]:
         merchant = self.merchant
@@ -390,7 +467,7 @@ class Client:
         return {"authorization": f"Bearer {self.token}"}
 
 
-async def login_clients(stack: Stack, count: int, *, prefix: str = "bench") -> list[Client]:
+async def login_clients(stack: Target, count: int, *, prefix: str = "bench") -> list[Client]:
     """``wx.login`` at the emulator, then ``POST /api/login`` at the service, ``count`` times."""
     host, port = _host_port(stack.service_url)
     emu_host, emu_port = _host_port(stack.emulator_url)

@@ -15,7 +15,7 @@ from bench.common import (
     Client,
     CpuSnapshot,
     RequestFailed,
-    Stack,
+    Target,
     cpu_between,
     cpu_snapshot,
     create_and_pay,
@@ -59,7 +59,7 @@ class LoadResult:
 
 
 async def run_orders(
-    stack: Stack, clients: list[Client], *, warmup: float, duration: float
+    stack: Target, clients: list[Client], *, warmup: float, duration: float
 ) -> LoadResult:
     """Drive ``clients`` for ``warmup + duration`` seconds; measure the last ``duration``."""
     loop_start = time.perf_counter()
