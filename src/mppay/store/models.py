@@ -38,6 +38,7 @@ __all__ = [
     "OrderRow",
     "PaymentAttemptRow",
     "ReconciliationRunRow",
+    "RefundIdempotencyKeyRow",
     "RefundRow",
     "SessionRow",
     "UTCDateTime",
@@ -228,6 +229,27 @@ class IdempotencyKeyRow(Base):
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    created_at: Mapped[datetime]
+
+
+class RefundIdempotencyKeyRow(Base):
+    """An operator's ``Idempotency-Key`` on a refund request, scoped to the order.
+
+    The unique (order_id, key) is the guard: of concurrent identical retries, one inserts the
+    key together with its refund and the others find it.
+    """
+
+    __tablename__ = "refund_idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("order_id", "key", name="uq_refund_idempotency_keys_order_key"),
+        Index("ix_refund_idempotency_keys_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    refund_id: Mapped[str] = mapped_column(ForeignKey("refunds.id"))
     created_at: Mapped[datetime]
 
 

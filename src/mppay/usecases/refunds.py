@@ -9,7 +9,10 @@ which WeChat refunds at most once.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from dataclasses import dataclass
 
 from mppay.domain.events import OrderEventType
 from mppay.domain.identifiers import new_out_refund_no, new_refund_id
@@ -22,7 +25,7 @@ from mppay.usecases.followups import enqueue_refund_sync
 from mppay.usecases.ports import OutcomeUnknown, RefundCommand, Refused, UnknownAtWeChat
 from mppay.usecases.refund_sync import apply_refund_snapshot
 
-__all__ = ["create_refund", "submit_refund", "sync_refund"]
+__all__ = ["CreatedRefund", "create_refund", "request_refund", "submit_refund", "sync_refund"]
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +33,42 @@ _PAID_STATES = [OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED]
 REASON_LIMIT = 80
 
 
+@dataclass(frozen=True)
+class CreatedRefund:
+    refund: RefundRow
+    replayed: bool
+
+
+def _request_hash(amount_fen: int, reason: str | None) -> str:
+    canonical = json.dumps([amount_fen, reason], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 async def create_refund(
     ctx: ServiceContext, order_id: str, amount_fen: int, reason: str | None
 ) -> RefundRow:
+    """``request_refund`` without an idempotency key: every call is a new refund."""
+    return (await request_refund(ctx, order_id, amount_fen, reason, idempotency_key=None)).refund
+
+
+async def request_refund(
+    ctx: ServiceContext,
+    order_id: str,
+    amount_fen: int,
+    reason: str | None,
+    *,
+    idempotency_key: str | None,
+) -> CreatedRefund:
     """Reserve ``amount_fen`` of the order's refundable remainder and submit the refund.
 
     Returns the refund (PROCESSING, or already SUCCESS). Raises ``NotFound``, ``InvalidInput``
     (amount), ``Conflict`` ORDER_NOT_PAID / REFUND_EXCEEDS_REFUNDABLE, ``UpstreamRefused``
     when WeChat definitely refused (the reservation is released).
+
+    With an ``idempotency_key`` (scoped to the order) the same key and body give back the same
+    refund (``replayed=True``), answered as it stands: ``UpstreamRefused`` again if WeChat
+    refused it. The same key with another amount or reason raises ``Conflict``
+    IDEMPOTENCY_KEY_REUSED. A call refused before a refund existed (e.g. not paid) keeps no key.
     """
     # No order is worth more than MAX_ORDER_TOTAL_FEN, so no refund is either; the bound also
     # keeps the amount inside the database's 64-bit integers.
@@ -52,11 +83,39 @@ async def create_refund(
         )
     if reason is not None and len(reason) > REASON_LIMIT:
         raise InvalidInput("INVALID_REASON", f"reason must be at most {REASON_LIMIT} characters")
+    request_hash = _request_hash(amount_fen, reason)
+    if idempotency_key is not None:
+        replay = await _replay(ctx, order_id, idempotency_key, request_hash)
+        if replay is not None:
+            return replay
     now = ctx.clock.now()
     async with ctx.uow() as uow:
         order = await uow.orders.get(order_id, for_update=True)
         if order is None:
             raise NotFound("ORDER_NOT_FOUND", f"no order {order_id}")
+        refund = RefundRow(
+            id=new_refund_id(),
+            order_id=order.id,
+            out_refund_no=new_out_refund_no(now),
+            amount_fen=amount_fen,
+            reason=reason,
+            status=RefundStatus.PROCESSING,
+            submit_state="PENDING",
+            created_at=now,
+            updated_at=now,
+            needs_attention=False,
+        )
+        # The refund row goes in first (the key points at it); every check below rolls it back.
+        await uow.refunds.add(refund)
+        # The key is claimed before the order's state is judged: a retry that lost the race to
+        # a full refund must get that refund back, not REFUND_EXCEEDS_REFUNDABLE.
+        if idempotency_key is not None and not await uow.idempotency.claim_refund_key(
+            order.id, idempotency_key, request_hash, refund.id, now
+        ):
+            await uow.rollback()
+            replay = await _replay(ctx, order_id, idempotency_key, request_hash)
+            assert replay is not None
+            return replay
         if order.status == OrderStatus.REFUNDED:
             raise Conflict(
                 "REFUND_EXCEEDS_REFUNDABLE",
@@ -74,19 +133,6 @@ async def create_refund(
                 "REFUND_EXCEEDS_REFUNDABLE",
                 f"refund of {amount_fen} fen exceeds the refundable remainder of {remainder} fen",
             )
-        refund = RefundRow(
-            id=new_refund_id(),
-            order_id=order.id,
-            out_refund_no=new_out_refund_no(now),
-            amount_fen=amount_fen,
-            reason=reason,
-            status=RefundStatus.PROCESSING,
-            submit_state="PENDING",
-            created_at=now,
-            updated_at=now,
-            needs_attention=False,
-        )
-        await uow.refunds.add(refund)
         await enqueue_refund_sync(uow, refund.id, now)
         await uow.events.append(
             order.id,
@@ -100,7 +146,29 @@ async def create_refund(
             },
         )
         await uow.commit()
-    return await submit_refund(ctx, refund.id)
+    return CreatedRefund(await submit_refund(ctx, refund.id), replayed=False)
+
+
+async def _replay(
+    ctx: ServiceContext, order_id: str, key: str, request_hash: str
+) -> CreatedRefund | None:
+    async with ctx.uow(read_only=True) as uow:
+        seen = await uow.idempotency.get_refund_key(order_id, key)
+        if seen is None:
+            return None
+        if seen.request_hash != request_hash:
+            raise Conflict(
+                "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used on this order with a different amount or reason",
+            )
+        refund = await uow.refunds.get(seen.refund_id)
+    assert refund is not None
+    if refund.submit_state == "REJECTED":
+        # The first answer was WeChat's refusal; so is the replay's.
+        raise UpstreamRefused(
+            "REFUND_REJECTED", _refused_message(refund.error_code, refund.error_message or "")
+        )
+    return CreatedRefund(refund, replayed=True)
 
 
 async def submit_refund(ctx: ServiceContext, refund_id: str) -> RefundRow:
@@ -200,9 +268,11 @@ async def _rejected(ctx: ServiceContext, refund: RefundRow, exc: Refused) -> Ref
                 },
             )
         await uow.commit()
-    raise UpstreamRefused(
-        "REFUND_REJECTED", f"WeChat Pay refused the refund: {exc.code or ''} {exc.message}".strip()
-    ) from exc
+    raise UpstreamRefused("REFUND_REJECTED", _refused_message(exc.code, exc.message)) from exc
+
+
+def _refused_message(code: str | None, message: str) -> str:
+    return f"WeChat Pay refused the refund: {code or ''} {message}".strip()
 
 
 async def sync_refund(ctx: ServiceContext, refund_id: str) -> RefundRow:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, Response, status
 
 from mppay.domain.identifiers import BEIJING
 from mppay.domain.states import OrderStatus
@@ -39,9 +39,24 @@ router = APIRouter(
 @router.post(
     "/orders/{order_id}/refunds", response_model=RefundPublic, status_code=status.HTTP_201_CREATED
 )
-async def create_refund(order_id: str, body: RefundCreate, ctx: Ctx) -> RefundPublic:
-    """Refund part or all of a paid order; never more than the refundable remainder."""
-    return RefundPublic.of(await refunds.create_refund(ctx, order_id, body.amount_fen, body.reason))
+async def create_refund(
+    order_id: str,
+    body: RefundCreate,
+    ctx: Ctx,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> RefundPublic:
+    """Refund part or all of a paid order; never more than the refundable remainder.
+
+    Same ``Idempotency-Key`` (per order) and body: the same refund again
+    (``Idempotent-Replayed: true``). Same key, different body: 409 ``IDEMPOTENCY_KEY_REUSED``.
+    """
+    created = await refunds.request_refund(
+        ctx, order_id, body.amount_fen, body.reason, idempotency_key=idempotency_key or None
+    )
+    if created.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return RefundPublic.of(created.refund)
 
 
 # The widest instants every backend stores; a bound beyond them selects nothing more.

@@ -23,6 +23,33 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("body_sha256", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("body_length", sa.Integer(), nullable=True))
     # --- operator refunds: Idempotency-Key per order ---
+    op.create_table(
+        "refund_idempotency_keys",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("order_id", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("refund_id", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"],
+            ["orders.id"],
+            name=op.f("fk_refund_idempotency_keys_order_id_orders"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["refund_id"],
+            ["refunds.id"],
+            name=op.f("fk_refund_idempotency_keys_refund_id_refunds"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refund_idempotency_keys")),
+        sa.UniqueConstraint("order_id", "key", name="uq_refund_idempotency_keys_order_key"),
+    )
+    op.create_index(
+        "ix_refund_idempotency_keys_created_at",
+        "refund_idempotency_keys",
+        ["created_at"],
+        unique=False,
+    )
     # --- retention: indexes the trimming job walks ---
     pass
 
@@ -30,6 +57,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     # --- retention ---
     # --- operator refunds ---
+    op.drop_index("ix_refund_idempotency_keys_created_at", table_name="refund_idempotency_keys")
+    op.drop_table("refund_idempotency_keys")
     # --- notifications ---
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_column("body_length")
