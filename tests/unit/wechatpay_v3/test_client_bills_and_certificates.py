@@ -111,16 +111,44 @@ async def test_a_bill_with_the_wrong_hash_is_a_digest_error() -> None:
             await client.download_bill(trade_bill("f" * 40))
 
 
-async def test_the_download_url_is_used_as_given_even_on_another_host() -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://download.example.com/v3/billdownload/file?token=a%2Fb",
+        "http://api.mch.weixin.qq.com/v3/billdownload/file?token=t",
+        "https://api.mch.weixin.qq.com:8443/v3/billdownload/file?token=t",
+        "https://api.mch.weixin.qq.com.example.com/v3/billdownload/file?token=t",
+        "https://user@evil.example/v3/billdownload/file?token=t",
+    ],
+)
+async def test_a_download_url_off_the_configured_base_is_refused_and_nothing_is_sent(
+    url: str,
+) -> None:
+    sent: list[httpx.Request] = []
+
+    def anywhere(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, content=BILL)
+
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(anywhere)) as http,
+        client_on(FakeWeChatPay(at(1700000000)), http, make_config()) as client,
+    ):
+        with pytest.raises(errors.MalformedMessageError, match="not the configured WeChat Pay"):
+            await client.download_bill(trade_bill(url=url))
+        with pytest.raises(errors.MalformedMessageError, match="not the configured WeChat Pay"):
+            await collect(client, trade_bill(url=url), [])
+    assert sent == []
+
+
+async def test_a_download_url_on_the_base_host_with_its_default_port_is_fetched() -> None:
     server = FakeWeChatPay(at(1700000000))
-    server.reply("GET", "/file", body=BILL, signed=False)
-    url = "https://download.example.com/file?token=a%2Fb"
+    server.reply("GET", "/v3/billdownload/file", body=BILL, signed=False)
+    url = "https://API.mch.weixin.qq.com:443/v3/billdownload/file?token=a%2Fb"
     async with server.http() as http, client_on(server, http, make_config()) as client:
-        await client.download_bill(trade_bill(url=url))
-    request = server.requests[0]
-    assert request.url.host == "download.example.com"
-    assert request.url.raw_path == b"/file?token=a%2Fb"
-    check_authorization(request)
+        assert await client.download_bill(trade_bill(url=url)) == BILL
+    assert server.requests[0].url.raw_path == b"/v3/billdownload/file?token=a%2Fb"
+    check_authorization(server.requests[0])
 
 
 async def test_an_expired_download_url_maps_to_the_error_wechat_names() -> None:

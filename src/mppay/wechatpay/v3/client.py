@@ -181,13 +181,13 @@ class WeChatPayV3Client:
     async def download_bill(self, bill: TradeBill) -> bytes:
         """The whole uncompressed bill file, checked against ``bill.hash_value``.
 
-        ``download_url`` is fetched as given with a signed GET; the file is not signed.
-        Raises ``BillDigestError`` (outcome unknown: download again) on a digest mismatch or
+        ``download_url`` is fetched with a signed GET (the file itself is not signed) only when
+        its scheme, host and port are those of ``config.base_url``; otherwise
+        ``MalformedMessageError`` is raised and nothing is sent. Raises ``BillDigestError`` (outcome unknown: download again) on a digest mismatch or
         corrupt gzip, plus the usual ``TransportError`` / ``ApiError`` family.
         """
         decoder = BillDecoder(bill)
-        request = self._build("GET", bill.download_url)
-        request.headers["Accept"] = "*/*"
+        request = self._bill_request(bill)
         response = await send(self._http, request)
         raise_for_status(response, "GET bill file")
         return b"".join([*decoder.feed(response.content), *decoder.finish()])
@@ -200,8 +200,7 @@ class WeChatPayV3Client:
         they derived from the chunks before the iterator is exhausted.
         """
         decoder = BillDecoder(bill)
-        request = self._build("GET", bill.download_url)
-        request.headers["Accept"] = "*/*"
+        request = self._bill_request(bill)
         async for chunk in stream_body(self._http, request):
             for piece in decoder.feed(chunk):
                 yield piece
@@ -294,6 +293,19 @@ class WeChatPayV3Client:
         )
         return ResponseValidator(verifier, self._clock)
 
+    def _bill_request(self, bill: TradeBill) -> httpx.Request:
+        # The GET carries our Authorization header; a download_url pointing anywhere but the
+        # WeChat Pay host we were configured with must not receive it.
+        url = httpx.URL(bill.download_url)
+        if _origin(url) != _origin(httpx.URL(self.config.base_url)):
+            raise MalformedMessageError(
+                f"bill download_url host {url.scheme}://{url.netloc.decode('ascii', 'replace')[:100]}"
+                f" is not the configured WeChat Pay base {self.config.base_url!r}; not fetched"
+            )
+        request = self._build("GET", bill.download_url)
+        request.headers["Accept"] = "*/*"
+        return request
+
     def _build(
         self, method: str, url: str, *, params: Mapping[str, str] | None = None, body: bytes = b""
     ) -> httpx.Request:
@@ -337,6 +349,12 @@ class WeChatPayV3Client:
                 status_code=response.status_code,
                 request_id=response.headers.get("Request-ID"),
             ) from exc
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and effective port (``https://h`` and ``https://h:443`` are one origin)."""
+    default = {"https": 443, "http": 80}.get(url.scheme)
+    return url.scheme, url.host.lower(), url.port if url.port is not None else default
 
 
 def _segment(value: str) -> str:
