@@ -13,18 +13,15 @@ Quantity = Annotated[StrictInt, Field(ge=1, le=999)]
 
 
 def _storable(value: object) -> object:
-    """``value`` when every string in it can be stored as text; ``ValueError`` otherwise.
+    """``value`` when no string in it carries NUL; ``ValueError`` otherwise.
 
-    PostgreSQL refuses NUL in text, and no database driver can encode a lone surrogate (JSON's
-    ``\\ud800``); both would otherwise surface as a 500 from deep inside the database layer.
+    PostgreSQL refuses NUL in text, so it would otherwise surface as a 500 from deep inside the
+    database layer. (Lone surrogates, JSON's ``\\ud800``, are already refused by pydantic's
+    ``str``.)
     """
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("NUL characters are not accepted")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
     elif isinstance(value, list | tuple):
         for item in value:
             _storable(item)
@@ -36,7 +33,7 @@ def _storable(value: object) -> object:
 
 
 class RequestBody(BaseModel):
-    """Base of every JSON request body: no string anywhere in it may carry NUL or a surrogate."""
+    """Base of every JSON request body: no string anywhere in it may carry NUL."""
 
     @field_validator("*", mode="after")
     @classmethod
