@@ -172,7 +172,7 @@ async def build_service(
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         trust_env=transport is None and not settings.wechatpay_base_url.startswith("http://"),
     )
-    metrics = Metrics()
+    metrics = Metrics(gauge_ttl_seconds=settings.metrics_cache_seconds)
     closers: list[Closer] = [http.aclose]
 
     gateways: dict[str, PaymentGateway] = {}
@@ -248,6 +248,7 @@ async def build_service(
         ctx,
         admin_token=settings.admin_token,
         metrics=metrics,
+        metrics_token=settings.metrics_token,
         lifespan=lifespan,
         login_buckets=TokenBuckets(
             rate_per_minute=settings.login_rate_per_minute, burst=settings.login_rate_burst

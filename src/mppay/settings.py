@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     login_rate_per_minute: float = Field(default=30.0, gt=0)
     login_rate_burst: int = Field(default=20, ge=1)
     max_pending_orders_per_user: int = Field(default=20, ge=1)
+    # /metrics: a Bearer token when set; the order gauges' GROUP BY at most this often.
+    metrics_token: str | None = Field(default=None, repr=False)
+    metrics_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("wechatpay_base_url", "wechat_api_base_url", "notify_base_url")
     @classmethod
@@ -166,6 +169,8 @@ class Settings(BaseSettings):
             raise SettingsError("MPPAY_API_V3_KEY must be exactly 32 characters")
         if self.admin_token is not None:
             _check_token_strength(self.admin_token, "MPPAY_ADMIN_TOKEN")
+        if self.metrics_token is not None:
+            _check_token_strength(self.metrics_token, "MPPAY_METRICS_TOKEN")
         if (self.wechatpay_public_key is None) != (self.wechatpay_public_key_id is None):
             raise SettingsError(
                 "MPPAY_WECHATPAY_PUBLIC_KEY and MPPAY_WECHATPAY_PUBLIC_KEY_ID must be set together"

@@ -98,3 +98,12 @@ def test_real_mode_accepts_an_admin_token_from_openssl_rand_hex_32() -> None:
 
     settings(admin_token=secrets.token_hex(32)).check_real_mode()
     settings(admin_token=secrets.token_urlsafe(32)).check_real_mode()
+
+
+def test_real_mode_refuses_a_guessable_metrics_token_and_names_the_variable() -> None:
+    import secrets
+
+    with pytest.raises(SettingsError, match="MPPAY_METRICS_TOKEN"):
+        settings(metrics_token="metrics").check_real_mode()
+    settings(metrics_token=secrets.token_hex(32)).check_real_mode()
+    assert "metrics-secret" not in repr(settings(metrics_token="metrics-secret"))

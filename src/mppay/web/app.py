@@ -31,13 +31,15 @@ def create_app(
     *,
     admin_token: str | None,
     metrics: Metrics | None = None,
+    metrics_token: str | None = None,
     lifespan: Lifespan | None = None,
     login_buckets: TokenBuckets | None = None,
 ) -> FastAPI:
     """Build the HTTP app over a wired ``ServiceContext``.
 
     ``login_buckets`` limits ``POST /api/login`` per client address (default: 30 a minute,
-    bursts of 20, the settings' defaults).
+    bursts of 20, the settings' defaults). With ``metrics_token``, ``/metrics`` needs it as a
+    Bearer token.
     """
     app = FastAPI(
         title="mppay",
@@ -48,6 +50,7 @@ def create_app(
     app.state.ctx = ctx
     app.state.admin_token = admin_token
     app.state.metrics = metrics or Metrics()
+    app.state.metrics_token = metrics_token
     install_error_handlers(app)
     if login_buckets is None:
         login_buckets = TokenBuckets(rate_per_minute=30, burst=20)

@@ -13,11 +13,14 @@ from mppay.usecases.context import ServiceContext
 from mppay.usecases.errors import Unauthenticated
 from mppay.usecases.login import authenticate
 
-__all__ = ["AdminAuth", "BearerToken", "Ctx", "CurrentUser"]
+__all__ = ["AdminAuth", "BearerToken", "Ctx", "CurrentUser", "MetricsAuth"]
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/login")
 _admin_bearer = HTTPBearer(
     auto_error=False, description="MPPAY_ADMIN_TOKEN", scheme_name="AdminToken"
+)
+_metrics_bearer = HTTPBearer(
+    auto_error=False, description="MPPAY_METRICS_TOKEN", scheme_name="MetricsToken"
 )
 
 
@@ -60,3 +63,21 @@ def _admin(
 
 
 AdminAuth = Depends(_admin)
+
+
+def _metrics(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_metrics_bearer)],
+) -> None:
+    # Without MPPAY_METRICS_TOKEN the scrape stays open (a private network's Prometheus).
+    expected: str | None = request.app.state.metrics_token
+    if not expected:
+        return
+    given = credentials.credentials if credentials is not None else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthenticated(
+            "UNAUTHENTICATED", "metrics need Authorization: Bearer <MPPAY_METRICS_TOKEN>"
+        )
+
+
+MetricsAuth = Depends(_metrics)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from mppay.web.deps import Ctx
+from mppay.web.deps import Ctx, MetricsAuth
 from mppay.web.metrics import Metrics
-from mppay.web.schemas import Health
+from mppay.web.schemas import ErrorBody, Health
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
@@ -27,9 +27,19 @@ async def healthz(ctx: Ctx) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[MetricsAuth],
+    responses={401: {"model": ErrorBody}},
+)
 async def metrics(request: Request, ctx: Ctx) -> Response:
+    """Prometheus text; ``Authorization: Bearer <MPPAY_METRICS_TOKEN>`` when that is set."""
     registry: Metrics = request.app.state.metrics
-    async with ctx.uow(read_only=True) as uow:
-        registry.set_order_counts(await uow.orders.count_by_status())
+
+    async def count_orders() -> dict[str, int]:
+        async with ctx.uow(read_only=True) as uow:
+            return await uow.orders.count_by_status()
+
+    await registry.refresh_order_counts(count_orders)
     return Response(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
