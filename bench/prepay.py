@@ -41,7 +41,7 @@ TARGET_WORKERS_RATIO = 1.7
 
 def sizes(options: Options) -> dict[str, Any]:
     if options.quick:
-        return {"clients": 16, "warmup_s": 1.0, "duration_s": 3.0, "floor_s": 0.3}
+        return {"clients": 16, "warmup_s": 0.5, "duration_s": 2.0, "floor_s": 0.3}
     return {"clients": 50, "warmup_s": 3.0, "duration_s": 20.0, "floor_s": 2.0}
 
 
@@ -137,7 +137,9 @@ async def run(options: Options, databases: Databases) -> dict[str, Any]:
     if options.postgres_url:
         by_workers = await run_postgresql(options, databases, size, floor)
         runs["postgresql"] = by_workers[1]
-        rows += [(f"mppay, PG, --workers {n}", data) for n, data in by_workers.items()]
+        rows += [
+            (f"mppay, PG, {n} worker{'s' if n > 1 else ''}", data) for n, data in by_workers.items()
+        ]
         workers = {
             "runs": {str(n): data for n, data in by_workers.items()},
             "ratio": ratio(by_workers[2]["orders_per_s"], by_workers[1]["orders_per_s"]),
