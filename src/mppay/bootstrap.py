@@ -32,6 +32,7 @@ from mppay.store.migrate import upgrade_to_head_async
 from mppay.store.uow import UnitOfWorkFactory
 from mppay.usecases.context import ServiceContext
 from mppay.usecases.ports import Clock, PaymentGateway
+from mppay.usecases.retention_policy import RetentionPolicy
 from mppay.web.app import create_app
 from mppay.web.metrics import Metrics, MetricsObserver
 from mppay.web.rate_limit import TokenBuckets
@@ -228,6 +229,12 @@ async def build_service(
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
         observer=MetricsObserver(metrics),
         max_pending_orders_per_user=settings.max_pending_orders_per_user,
+        retention=RetentionPolicy(
+            sessions_after_expiry=timedelta(days=settings.retention_session_days),
+            idempotency_keys=timedelta(hours=settings.retention_idempotency_hours),
+            rejected_notifications=timedelta(days=settings.retention_rejected_notification_days),
+            finished_jobs=timedelta(days=settings.retention_finished_job_days),
+        ),
     )
     service_holder: list[Service] = []
 

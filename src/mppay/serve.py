@@ -19,7 +19,7 @@ from mppay.jobs.handlers import HANDLERS
 from mppay.jobs.runtime import (
     SCHEDULE_CHECK_SECONDS,
     certificate_refresher,
-    enqueue_due_reconciliation,
+    enqueue_scheduled_work,
     periodic,
 )
 from mppay.jobs.worker import Worker
@@ -216,15 +216,15 @@ async def run_worker(settings: Settings, *, once: bool) -> None:
     worker = Worker(service.ctx, HANDLERS)
     try:
         if once:
-            await enqueue_due_reconciliation(service.ctx)
+            await enqueue_scheduled_work(service.ctx)
             done = await worker.run_until_idle()
             Console().print(f"ran {done} due jobs")
             return
         stop_certificates = await certificate_refresher(service)
         stop_schedule = periodic(
-            "reconciliation-schedule",
+            "schedule",
             SCHEDULE_CHECK_SECONDS,
-            lambda: enqueue_due_reconciliation(service.ctx),
+            lambda: enqueue_scheduled_work(service.ctx),
         )
         on_signals(worker.stop)
         try:

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     # /metrics: a Bearer token when set; the order gauges' GROUP BY at most this often.
     metrics_token: str | None = Field(default=None, repr=False)
     metrics_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # Retention (README "Background jobs"): how long trimmable rows are kept.
+    retention_session_days: int = Field(default=7, ge=0)
+    retention_idempotency_hours: int = Field(default=72, ge=1)
+    retention_rejected_notification_days: int = Field(default=30, ge=1)
+    retention_finished_job_days: int = Field(default=30, ge=1)
 
     @field_validator("wechatpay_base_url", "wechat_api_base_url", "notify_base_url")
     @classmethod

@@ -8,6 +8,7 @@
   out_refund_no if WeChat never got it) until SUCCESS or CLOSED; ABNORMAL keeps being
   watched at the steady interval and is flagged for a human.
 - ``reconcile``: reconcile one bill date.
+- ``retention``: trim what has outlived its retention window; reschedules itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mppay.usecases.context import ServiceContext
 from mppay.usecases.errors import Conflict
 from mppay.usecases.reconciliation import reconcile
 from mppay.usecases.refunds import sync_refund
+from mppay.usecases.retention import next_run_after, trim_expired
 from mppay.usecases.trade_sync import refresh_order
 
 __all__ = ["HANDLERS"]
@@ -84,9 +86,15 @@ async def reconcile_job(ctx: ServiceContext, job: JobRow) -> Outcome:
     return Done()
 
 
+async def retention_job(ctx: ServiceContext, job: JobRow) -> Outcome:
+    report = await trim_expired(ctx)
+    return Reschedule(ctx.clock.now() + next_run_after(report, ctx.retention))
+
+
 HANDLERS: dict[str, Handler] = {
     followups.SYNC_ORDER: sync_order,
     followups.EXPIRE_ORDER: expire_order,
     followups.SYNC_REFUND: sync_refund_job,
     followups.RECONCILE: reconcile_job,
+    followups.RETENTION: retention_job,
 }

@@ -1,5 +1,5 @@
-"""Background work started with a process: the outbox worker, the daily reconciliation
-schedule, and platform certificate refresh. Each starter returns the coroutine that stops it.
+"""Background work started with a process: the outbox worker, the schedule (daily
+reconciliation, the retention job), and platform certificate refresh. Each starter returns the coroutine that stops it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from mppay.domain.identifiers import BEIJING
 from mppay.jobs.handlers import HANDLERS
 from mppay.jobs.worker import Worker
 from mppay.usecases.context import ServiceContext
-from mppay.usecases.followups import RECONCILE
+from mppay.usecases.followups import RECONCILE, enqueue_retention
 
 if TYPE_CHECKING:
     from mppay.bootstrap import Service
@@ -24,6 +24,7 @@ __all__ = [
     "RECONCILE_AFTER",
     "certificate_refresher",
     "enqueue_due_reconciliation",
+    "enqueue_scheduled_work",
     "in_process_worker",
     "periodic",
 ]
@@ -88,14 +89,22 @@ async def enqueue_due_reconciliation(ctx: ServiceContext) -> date | None:
     return bill_date
 
 
+async def enqueue_scheduled_work(ctx: ServiceContext) -> None:
+    """What every worker's schedule check queues: reconciliation when due, and the retention
+    job unless one is open (its dedupe key keeps it to one across all workers)."""
+    await enqueue_due_reconciliation(ctx)
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        await enqueue_retention(uow, now)
+        await uow.commit()
+
+
 async def in_process_worker(service: Service) -> Stop:
-    """The outbox worker and the daily reconciliation schedule, inside this process."""
+    """The outbox worker and the schedule (reconciliation, retention), inside this process."""
     worker = Worker(service.ctx, HANDLERS)
     task = asyncio.create_task(worker.run(), name="mppay:worker")
     stop_schedule = periodic(
-        "reconciliation-schedule",
-        SCHEDULE_CHECK_SECONDS,
-        lambda: enqueue_due_reconciliation(service.ctx),
+        "schedule", SCHEDULE_CHECK_SECONDS, lambda: enqueue_scheduled_work(service.ctx)
     )
     service.worker = worker
 

@@ -93,6 +93,7 @@ class SessionRow(Base):
     """A login session. Only the SHA-256 of the bearer token is stored."""
 
     __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_expires_at", "expires_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -200,7 +201,11 @@ class NotificationRow(Base):
     """
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_received_at", "received_at"),)
+    __table_args__ = (
+        Index("ix_notifications_received_at", "received_at"),
+        # Retention walks the rejected ones by age without scanning the verified ones.
+        Index("ix_notifications_verified_received_at", "verified", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     received_at: Mapped[datetime]
@@ -222,7 +227,10 @@ class NotificationRow(Base):
 
 class IdempotencyKeyRow(Base):
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_key"),
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -270,7 +278,10 @@ class JobRow(Base):
     """Outbox: follow-up work written in the same transaction as the state change."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_run_at", "status", "run_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_run_at", "status", "run_at"),
+        Index("ix_jobs_status_updated_at", "status", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))

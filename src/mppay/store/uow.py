@@ -17,6 +17,7 @@ from .repos import (
     PaymentAttemptRepository,
     ReconciliationRepository,
     RefundRepository,
+    RetentionRepository,
     SessionRepository,
     UserRepository,
 )
@@ -39,6 +40,7 @@ class UnitOfWork:
         self.events = EventRepository(session)
         self.jobs = JobRepository(session)
         self.reconciliations = ReconciliationRepository(session)
+        self.retention = RetentionRepository(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -18,11 +18,13 @@ __all__ = [
     "EXPIRE_ORDER",
     "EXPIRY_GRACE",
     "RECONCILE",
+    "RETENTION",
     "SYNC_ORDER",
     "SYNC_REFUND",
     "enqueue_order_expiry",
     "enqueue_order_sync",
     "enqueue_refund_sync",
+    "enqueue_retention",
     "order_sync_delay",
     "refund_sync_delay",
 ]
@@ -31,6 +33,9 @@ SYNC_ORDER = "order.sync"
 EXPIRE_ORDER = "order.expire"
 SYNC_REFUND = "refund.sync"
 RECONCILE = "reconcile"
+# One recurring job (it reschedules itself), so every worker may enqueue it: the dedupe key
+# keeps exactly one open.
+RETENTION = "retention"
 
 ORDER_SYNC_STEPS = (30, 60, 120, 300, 600)
 REFUND_SYNC_STEPS = (60, 120, 300, 600)
@@ -82,4 +87,11 @@ async def enqueue_refund_sync(uow: UnitOfWork, refund_id: str, now: datetime) ->
         run_at=now + refund_sync_delay(0),
         now=now,
         dedupe_key=f"{SYNC_REFUND}:{refund_id}",
+    )
+
+
+async def enqueue_retention(uow: UnitOfWork, now: datetime) -> bool:
+    """Queue the retention job unless one is open; True when this call queued it."""
+    return await uow.jobs.enqueue(
+        RETENTION, {}, run_at=now, now=now, dedupe_key=RETENTION, max_attempts=5
     )

@@ -7,6 +7,7 @@ from .notifications import NotificationRepository
 from .orders import OrderRepository, PaymentAttemptRepository
 from .reconciliations import ReconciliationRepository
 from .refunds import RefundRepository
+from .retention import RetentionRepository
 from .users import SessionRepository, UserRepository
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "PaymentAttemptRepository",
     "ReconciliationRepository",
     "RefundRepository",
+    "RetentionRepository",
     "SessionRepository",
     "UserRepository",
 ]

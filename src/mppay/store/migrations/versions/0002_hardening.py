@@ -51,11 +51,26 @@ def upgrade() -> None:
         unique=False,
     )
     # --- retention: indexes the trimming job walks ---
+    op.create_index("ix_sessions_expires_at", "sessions", ["expires_at"], unique=False)
+    op.create_index(
+        "ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"], unique=False
+    )
+    op.create_index(
+        "ix_notifications_verified_received_at",
+        "notifications",
+        ["verified", "received_at"],
+        unique=False,
+    )
+    op.create_index("ix_jobs_status_updated_at", "jobs", ["status", "updated_at"], unique=False)
     pass
 
 
 def downgrade() -> None:
     # --- retention ---
+    op.drop_index("ix_jobs_status_updated_at", table_name="jobs")
+    op.drop_index("ix_notifications_verified_received_at", table_name="notifications")
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_index("ix_sessions_expires_at", table_name="sessions")
     # --- operator refunds ---
     op.drop_index("ix_refund_idempotency_keys_created_at", table_name="refund_idempotency_keys")
     op.drop_table("refund_idempotency_keys")
