@@ -1,0 +1,24 @@
+"""shipping information (发货信息管理)
+
+Revision ID: 0004
+Revises:  per-order shipping state, shipments, Mini Program message pushes:0003
+Create Date: 2026-12-04
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401  (used as the change that owns this migration fills it in)
+from alembic import op  # noqa: F401
+
+revision: str = "0004"
+down_revision: str | None = " per-order shipping state, shipments, Mini Program message pushes:0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
