@@ -35,6 +35,9 @@ __all__ = [
     "NotificationRow",
     "OrderEventRow",
     "OrderItemRow",
+    "OperatorAuditRow",
+    "OperatorRow",
+    "OperatorSessionRow",
     "OrderRow",
     "PaymentAttemptRow",
     "ReconciliationRunRow",
@@ -330,3 +333,53 @@ class DiscrepancyRow(Base):
     ours: Mapped[str | None] = mapped_column(Text)
     theirs: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class OperatorRow(Base):
+    """A person who signs in to the operations console. Only an argon2 hash of the password."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # viewer | support | admin
+    created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class OperatorSessionRow(Base):
+    """A console sign-in. Only the SHA-256 of the cookie's token is stored; ``csrf_token`` is
+    what every form of the session must send back (useless without the cookie)."""
+
+    __tablename__ = "operator_sessions"
+    __table_args__ = (Index("ix_operator_sessions_expires_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    client_ip: Mapped[str] = mapped_column(String(64))
+
+
+class OperatorAuditRow(Base):
+    """Who did what to which record, when, from where, and how it ended. Append-only."""
+
+    __tablename__ = "operator_audit"
+    __table_args__ = (Index("ix_operator_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    # NULL for a sign-in attempt under a name that is no operator.
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(40))
+    client_ip: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]]

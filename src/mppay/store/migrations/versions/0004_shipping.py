@@ -1,7 +1,7 @@
 """shipping information (发货信息管理)
 
 Revision ID: 0004
-Revises:  per-order shipping state, shipments, Mini Program message pushes:0003
+Revises: 0003
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa  # noqa: F401  (used as the change that owns this migrat
 from alembic import op  # noqa: F401
 
 revision: str = "0004"
-down_revision: str | None = " per-order shipping state, shipments, Mini Program message pushes:0003"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
