@@ -33,6 +33,7 @@ from mppay.store.uow import UnitOfWorkFactory
 from mppay.usecases.context import ServiceContext
 from mppay.usecases.ports import Clock, PaymentGateway
 from mppay.usecases.retention_policy import RetentionPolicy
+from mppay.usecases.session_cache import SessionCache
 from mppay.web.app import create_app
 from mppay.web.metrics import Metrics, MetricsObserver
 from mppay.web.rate_limit import TokenBuckets
@@ -227,6 +228,7 @@ async def build_service(
         notify_base_url=settings.notify_base_url or "http://127.0.0.1:8000",
         order_ttl=timedelta(seconds=settings.order_ttl_seconds),
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),
+        sessions=SessionCache(timedelta(seconds=settings.session_cache_seconds)),
         observer=MetricsObserver(metrics),
         max_pending_orders_per_user=settings.max_pending_orders_per_user,
         retention=RetentionPolicy(

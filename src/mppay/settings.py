@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(default=None, repr=False)
     order_ttl_seconds: int = Field(default=1800, ge=300, le=7 * 24 * 3600)
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=300)
+    # A verified token is trusted in-process this long (a revocation elsewhere waits it out).
+    session_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     catalog_file: Path | None = None
     v2_sign_type: Literal["MD5", "HMAC-SHA256"] = "HMAC-SHA256"
     # How long to wait for WeChat before treating a call as "outcome unknown".

@@ -14,6 +14,7 @@ from mppay.usecases.observer import LoggingObserver, Observer
 from mppay.usecases.ports import Clock, LoginGateway, PaymentGateway
 from mppay.usecases.rejection_log import RejectionLog
 from mppay.usecases.retention_policy import RetentionPolicy
+from mppay.usecases.session_cache import SessionCache
 from mppay.usecases.single_flight import SingleFlight
 
 __all__ = ["ServiceContext"]
@@ -44,6 +45,8 @@ class ServiceContext:
     observer: Observer = field(default_factory=LoggingObserver)
     # Refused notifications are logged at most a few per minute (anyone can POST junk).
     rejections: RejectionLog = field(default_factory=RejectionLog)
+    # Tokens verified in the last few seconds (per process; see session_cache).
+    sessions: SessionCache = field(default_factory=SessionCache)
     # How long sessions, idempotency keys, rejected notifications and finished jobs are kept.
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 

@@ -65,20 +65,33 @@ async def login(ctx: ServiceContext, code: str) -> IssuedSession:
 
 
 async def authenticate(ctx: ServiceContext, token: str) -> UserRow:
-    """The user of a valid bearer token; ``Unauthenticated`` otherwise."""
+    """The user of a valid bearer token; ``Unauthenticated`` otherwise.
+
+    A token verified in the last ``ctx.sessions.ttl`` is trusted without a database read
+    (``session_cache``: a revocation by another process takes effect within that window).
+    """
     if not token:
         raise Unauthenticated("UNAUTHENTICATED", "a Bearer token from POST /api/login is required")
+    digest = token_hash(token)
+    now = ctx.clock.now()
+    cached = ctx.sessions.get(digest, now)
+    if cached is not None:
+        return cached
     async with ctx.uow(read_only=True) as uow:
-        user = await uow.sessions.find_active_user(token_hash(token), ctx.clock.now())
-    if user is None:
+        found = await uow.sessions.find_active(digest, now)
+    if found is None:
         raise Unauthenticated(
             "INVALID_TOKEN", "the token is unknown, expired or revoked; log in again"
         )
+    user, expires_at = found
+    ctx.sessions.put(digest, user, now, expires_at)
     return user
 
 
 async def logout(ctx: ServiceContext, token: str) -> None:
     """Revoke the session of ``token`` (idempotent)."""
+    digest = token_hash(token)
+    ctx.sessions.forget(digest)
     async with ctx.uow() as uow:
-        await uow.sessions.revoke(token_hash(token), ctx.clock.now())
+        await uow.sessions.revoke(digest, ctx.clock.now())
         await uow.commit()

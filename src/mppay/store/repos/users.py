@@ -55,17 +55,20 @@ class SessionRepository:
         await self._session.flush()
         return row
 
-    async def find_active_user(self, token_hash: str, now: datetime) -> UserRow | None:
-        """The user of an unrevoked, unexpired session with this token hash."""
-        return await self._session.scalar(
-            select(UserRow)
-            .join(SessionRow, SessionRow.user_id == UserRow.id)
-            .where(
-                SessionRow.token_hash == token_hash,
-                SessionRow.revoked_at.is_(None),
-                SessionRow.expires_at > now,
+    async def find_active(self, token_hash: str, now: datetime) -> tuple[UserRow, datetime] | None:
+        """The user of an unrevoked, unexpired session and the session's ``expires_at``."""
+        row = (
+            await self._session.execute(
+                select(UserRow, SessionRow.expires_at)
+                .join(SessionRow, SessionRow.user_id == UserRow.id)
+                .where(
+                    SessionRow.token_hash == token_hash,
+                    SessionRow.revoked_at.is_(None),
+                    SessionRow.expires_at > now,
+                )
             )
-        )
+        ).first()
+        return None if row is None else (row[0], row[1])
 
     async def revoke(self, token_hash: str, now: datetime) -> bool:
         result = await self._session.execute(
