@@ -38,11 +38,15 @@ an ``OutcomeUnknownError``: query, or retry with the same identifiers.
     │   ├── NotEnoughError              NOT_ENOUGH / NOTENOUGH (balance)
     │   ├── FrequencyLimitedError       FREQUENCY_LIMITED / RATELIMIT_EXCEEDED (429)
     │   ├── TradeError                  TRADE_ERROR / RULE_LIMIT / ACCOUNT_ERROR / USER_ACCOUNT_ABNORMAL ...
-    │   └── LoginError                  jscode2session errcode != 0
-    │       ├── InvalidCodeError        40029: bad, used or expired wx.login code
-    │       ├── CodeBlockedError        40226: high-risk user
-    │       ├── InvalidCredentialError  40125 / 40013: wrong AppSecret or AppID
-    │       └── LoginRateLimitedError   45011
+    │   ├── LoginError                  jscode2session errcode != 0
+    │   │   ├── InvalidCodeError        40029: bad, used or expired wx.login code
+    │   │   ├── CodeBlockedError        40226: high-risk user
+    │   │   ├── InvalidCredentialError  40125 / 40013: wrong AppSecret or AppID (also stable_token)
+    │   │   └── LoginRateLimitedError   45011
+    │   └── MiniProgramApiError         Mini Program server API errcode != 0 (api.weixin.qq.com)
+    │       ├── AccessTokenRejectedError 40001 / 42001 / 40014: the access_token is stale or invalid
+    │       ├── ShippingRetryLaterError 10060001: the payment is not visible yet, retry in ~1 min
+    │       └── ShippingRefusedError    other 1006xxxx / 2684852xx shipping rules (no retry helps)
     └── OutcomeUnknownError             we do not know whether WeChat acted
         ├── TransportError              timeout, connection refused/reset, TLS failure
         ├── ServerError                 HTTP 5xx, SYSTEM_ERROR / SYSTEMERROR / BIZERR_NEED_RETRY, errcode -1
@@ -59,6 +63,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AccessTokenRejectedError",
     "ApiError",
     "AuthorizationError",
     "BillDigestError",
@@ -72,6 +77,7 @@ __all__ = [
     "LoginError",
     "LoginRateLimitedError",
     "MalformedMessageError",
+    "MiniProgramApiError",
     "MissingHeaderError",
     "NotEnoughError",
     "OrderClosedError",
@@ -83,6 +89,8 @@ __all__ = [
     "ProtocolError",
     "ResourceNotFoundError",
     "ServerError",
+    "ShippingRefusedError",
+    "ShippingRetryLaterError",
     "SignRejectedError",
     "SignatureMismatchError",
     "SignatureProbeError",
@@ -288,6 +296,31 @@ class InvalidCredentialError(LoginError):
 
 class LoginRateLimitedError(LoginError):
     """45011: more than 100 logins per minute for this user."""
+
+
+class MiniProgramApiError(ApiError):
+    """The Mini Program server API (``api.weixin.qq.com``) answered a non-zero ``errcode``.
+
+    ``code`` is the errcode as a string, ``request_id`` WeChat's ``rid`` from ``errmsg``.
+    """
+
+
+class AccessTokenRejectedError(MiniProgramApiError):
+    """40001 / 42001 / 40014: the access_token is invalid, expired or not the latest.
+
+    The client refreshes the token once and repeats the call before raising this.
+    """
+
+
+class ShippingRetryLaterError(MiniProgramApiError):
+    """10060001 (支付单不存在): right after payment WeChat does not see the payment yet.
+
+    Not a refusal of the shipment: nothing was recorded; upload again in about a minute.
+    """
+
+
+class ShippingRefusedError(MiniProgramApiError):
+    """A shipping rule refused the upload (already shipped, update used, bad field ...)."""
 
 
 # WeChat codes (v3 ``code`` and v2 ``err_code`` spellings) to the class that names their meaning.
