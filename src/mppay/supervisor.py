@@ -18,7 +18,6 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from typing import Any
@@ -39,8 +38,9 @@ _GRACE_SECONDS = 30.0
 def _child_main(
     settings: Settings,
     sock: socket.socket,
+    index: int,
     run_worker: bool,
-    ready: Queue[dict[str, Any]],
+    ready: Queue[tuple[int, dict[str, Any]]],
 ) -> None:
     """One service process: the same stack as a single ``mppay serve``, on the shared socket."""
     from mppay.logs import configure_logging
@@ -57,19 +57,21 @@ def _child_main(
             settings, sandbox=False, service_socket=sock, run_worker=run_worker
         )
         on_signals(stack.stop)
-        await run_stack(stack, on_ready=lambda running: ready.put(ready_info(running)))
+        await run_stack(stack, on_ready=lambda running: ready.put((index, ready_info(running))))
 
     run_event_loop(main())
 
 
 @dataclass
 class _Slot:
-    """One of the N places; its process is replaced when it dies while serving."""
+    """One of the N places; its process is replaced when it dies."""
 
     index: int
     process: BaseProcess | None = None
     started_at: float = 0.0
-    failures: int = field(default=0)
+    ready: bool = False
+    # Deaths in a row within _STARTUP_SECONDS of a start: a broken start, not a crash.
+    quick_failures: int = field(default=0)
 
 
 def supervise(
@@ -82,12 +84,15 @@ def supervise(
 ) -> int:
     """Run ``workers`` service processes on ``sock`` until SIGINT/SIGTERM; the exit status.
 
-    The background job worker, when wanted, runs in the first process only: jobs are claimed
-    through the database, so one claimer per host is enough and keeps the pool of connections
-    of the others for requests.
+    ``on_ready`` gets the first process's ready info once every process serves. A process that
+    dies (before or after it was ready) is replaced; one that dies at start-up
+    ``_MAX_STARTUP_FAILURES`` times in a row stops everything with status 1. The background
+    job worker, when wanted, runs in the first process only: jobs are claimed through the
+    database, so one claimer per host is enough and the others keep their connections for
+    requests.
     """
     context = multiprocessing.get_context("spawn")
-    ready: Queue[dict[str, Any]] = context.Queue()
+    ready: Queue[tuple[int, dict[str, Any]]] = context.Queue()
     slots = [_Slot(index) for index in range(workers)]
     stopping = False
 
@@ -100,64 +105,50 @@ def supervise(
     def start(slot: _Slot) -> None:
         slot.process = context.Process(
             target=_child_main,
-            args=(settings, sock, run_worker and slot.index == 0, ready),
+            args=(settings, sock, slot.index, run_worker and slot.index == 0, ready),
             name=f"mppay-serve-{slot.index}",
             daemon=False,
         )
         slot.started_at = time.monotonic()
+        slot.ready = False
         slot.process.start()
 
+    first_info: dict[str, Any] | None = None
+    announced = False
     try:
         for slot in slots:
             start(slot)
-        announced = _wait_until_ready(ready, slots, workers, lambda: stopping)
-        if announced is not None:
-            on_ready({**announced, "workers": workers})
-        status = 0 if announced is not None or stopping else 1
-        while not stopping and status == 0:
-            sentinels = [slot.process.sentinel for slot in slots if slot.process is not None]
-            wait(sentinels, timeout=1.0)
+        while not stopping:
+            try:
+                index, info = ready.get(timeout=0.5)
+            except queue.Empty:
+                pass
+            else:
+                slots[index].ready = True
+                first_info = first_info or info
+            if not announced and first_info is not None and all(slot.ready for slot in slots):
+                on_ready({**first_info, "workers": workers})
+                announced = True
             for slot in slots:
                 if stopping or slot.process is None or slot.process.is_alive():
                     continue
-                code = slot.process.exitcode
                 quick = time.monotonic() - slot.started_at < _STARTUP_SECONDS
-                slot.failures = slot.failures + 1 if quick else 1
-                if slot.failures >= _MAX_STARTUP_FAILURES:
+                slot.quick_failures = slot.quick_failures + 1 if quick else 0
+                if slot.quick_failures >= _MAX_STARTUP_FAILURES:
                     log.error("service process %d keeps failing at start-up; stopping", slot.index)
-                    status = 1
-                    break
-                log.warning("service process %d exited (%s); starting another", slot.index, code)
+                    return 1
+                log.warning(
+                    "service process %d exited (%s); starting another",
+                    slot.index,
+                    slot.process.exitcode,
+                )
                 start(slot)
-        return status
+        return 0
     finally:
         _stop_all(slots)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         ready.close()
-
-
-def _wait_until_ready(
-    ready: Queue[dict[str, Any]],
-    slots: list[_Slot],
-    workers: int,
-    stopping: Callable[[], bool],
-) -> dict[str, Any] | None:
-    """The first process's ready info once all ``workers`` serve; None if one died first."""
-    first: dict[str, Any] | None = None
-    count = 0
-    while count < workers:
-        if stopping():
-            return None
-        try:
-            info = ready.get(timeout=0.2)
-        except queue.Empty:
-            if any(slot.process is not None and not slot.process.is_alive() for slot in slots):
-                return None
-            continue
-        first = first or info
-        count += 1
-    return first
 
 
 def _stop_all(slots: list[_Slot]) -> None:

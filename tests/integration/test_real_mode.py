@@ -18,25 +18,13 @@ from mppay.emulator import Emulator
 from mppay.emulator import create_app as create_emulator_app
 from mppay.runner import Stack, bind, make_server, serving, start_stack
 from mppay.settings import Settings
-
-
-def _serve(tmp_path: Path, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MPPAY_")}
-    env.update(environment)
-    return subprocess.run(
-        [sys.executable, "-m", "mppay", "serve", "--port", "0", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-    )
+from tests.support.processes import run_serve
 
 
 def test_serve_in_real_mode_without_credentials_refuses_and_names_the_variable(
     tmp_path: Path,
 ) -> None:
-    result = _serve(tmp_path, "--real", MPPAY_MCHID="1900000109")
+    result = run_serve(tmp_path, "--real", MPPAY_MCHID="1900000109")
     assert result.returncode == 2
     assert "MPPAY_APPID is required outside sandbox mode" in result.stderr
 
@@ -44,7 +32,7 @@ def test_serve_in_real_mode_without_credentials_refuses_and_names_the_variable(
 def test_serve_that_lost_its_environment_refuses_instead_of_running_a_sandbox(
     tmp_path: Path,
 ) -> None:
-    result = _serve(tmp_path)
+    result = run_serve(tmp_path)
     assert result.returncode == 2
     assert "no merchant settings" in result.stderr
     assert "MPPAY_MCHID" in result.stderr
@@ -56,7 +44,7 @@ def test_serve_that_lost_its_environment_refuses_instead_of_running_a_sandbox(
 def test_a_sandbox_refuses_a_non_loopback_host_without_sandbox_public(
     tmp_path: Path, host: str
 ) -> None:
-    result = _serve(tmp_path, "--sandbox", "--host", host)
+    result = run_serve(tmp_path, "--sandbox", "--host", host)
     assert result.returncode == 2
     assert "--sandbox-public" in result.stderr
     assert not (tmp_path / "var").exists()

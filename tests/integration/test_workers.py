@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ import httpx
 import pytest
 
 from tests.support.databases import PostgresFactory
-from tests.support.processes import Process, merchant_env, service, start_emulator
+from tests.support.processes import Process, merchant_env, run_serve, service, start_emulator
 
 
 def _children(pid: int) -> set[int]:
@@ -90,21 +88,8 @@ def test_two_processes_serve_one_port_and_a_crashed_one_is_replaced(
     assert "Traceback" not in process.log.read_text()
 
 
-def _serve(tmp_path: Path, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MPPAY_")}
-    env.update(environment)
-    return subprocess.run(
-        [sys.executable, "-m", "mppay", "serve", "--port", "0", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-    )
-
-
 def test_several_processes_on_sqlite_are_refused(tmp_path: Path) -> None:
-    result = _serve(
+    result = run_serve(
         tmp_path,
         "--workers",
         "2",
@@ -116,6 +101,6 @@ def test_several_processes_on_sqlite_are_refused(tmp_path: Path) -> None:
 
 
 def test_several_processes_in_sandbox_are_refused(tmp_path: Path) -> None:
-    result = _serve(tmp_path, "--sandbox", "--workers", "2")
+    result = run_serve(tmp_path, "--sandbox", "--workers", "2")
     assert result.returncode == 2
     assert "--workers must be 1 with --sandbox" in result.stderr

@@ -89,6 +89,21 @@ def mppay_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "mppay", *args]
 
 
+def run_serve(cwd: Path, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """``mppay serve --port 0 ARGS`` run to its end (a refusal) with only ``environment``'s
+    MPPAY_* settings; the caller reads its exit status and stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MPPAY_")}
+    env.update(environment)
+    return subprocess.run(
+        mppay_argv("serve", "--port", "0", *args),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
 def start_emulator(tmp: Path) -> tuple[Process, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
