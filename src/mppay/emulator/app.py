@@ -25,6 +25,7 @@ from .errors import V3Error
 from .faults import run_api
 from .login import wechat_error
 from .sandbox import Sandbox
+from .shipping_http import shipping_routes
 from .v2 import V2Api, v2_fail_response
 from .v3 import V3Api, v3_error_response
 from .wire import json_response, route_path
@@ -76,7 +77,7 @@ def _family(path: str) -> str:
         return "v3"
     if path.startswith(("/pay/", "/secapi/")):
         return "v2"
-    if path.startswith("/sns/"):
+    if path.startswith(("/sns/", "/wxa/", "/cgi-bin/")):
         return "login"
     return "other"
 
@@ -147,6 +148,7 @@ def create_app(emulator: Emulator | None = None) -> Starlette:
         *V3Api(emu).routes(),
         *V2Api(emu).routes(),
         Route("/sns/jscode2session", login, methods=["GET"]),
+        *shipping_routes(emu),
         *Sandbox(emu).routes(),
     ]
     app = Starlette(

@@ -25,6 +25,8 @@ from .merchants import new_merchant
 from .messages import refund_json, transaction_json
 from .notifier import ACK_TIMEOUT, Notifier, attempt_json
 from .payments import Payments
+from .pushes import Pushes
+from .shipping import Shipping
 from .state import EmulatorState, Order, Refund
 
 __all__ = ["Emulator"]
@@ -85,6 +87,11 @@ class Emulator:
             ack_timeout=notify_timeout_seconds,
         )
         self.logins = Logins(self.state, self.clock)
+        self.pushes = Pushes(
+            self.state, self.clock, self.faults, wall_clock=wall_clock,
+            client=self.notifier.http_client,
+        )  # fmt: skip
+        self.shipping = Shipping(self.state, self.clock, push=self._on_push)
         self.cashier = Cashier(self)
         self.bill_tokens = BillTokens()
         self._loop_task: asyncio.Task[None] | None = None
@@ -94,6 +101,11 @@ class Emulator:
 
     def _on_event(self, event_type: str, order: Order, refund: Refund | None) -> None:
         self.notifier.enqueue(event_type, order, refund)
+        self.touch()
+        self.kick()
+
+    def _on_push(self, merchant: Any, event: str, transaction_id: str, fields: Any) -> None:
+        self.pushes.enqueue(merchant, event, transaction_id, fields)
         self.touch()
         self.kick()
 
@@ -230,12 +242,13 @@ class Emulator:
 
     def tick(self) -> None:
         """Apply business time: refunds whose delay has passed succeed (and are announced)."""
-        if self.payments.tick():
+        if self.payments.tick() | self.shipping.tick():
             self.touch()
 
     async def deliver_due(self) -> int:
         """Run every notification attempt that is due now (catching up a moved clock)."""
         made = await self.notifier.deliver_due()
+        made += await self.pushes.deliver_due()
         if made:
             self.touch()
         self.save_if_dirty()

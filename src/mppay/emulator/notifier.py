@@ -130,6 +130,10 @@ class Notifier:
             self._http_loop = loop
         return self._http
 
+    def http_client(self) -> httpx.AsyncClient:
+        """The client deliveries use (one per event loop); message pushes share it."""
+        return self._client()
+
     async def aclose(self) -> None:
         if self._http is not None and self._http_loop is asyncio.get_running_loop():
             await self._http.aclose()

@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .crypto import load_private_key, load_public_key
+from .shipping_state import AccessTokenRecord, PushEntry, ShippingRecord, ShippingSettings
 
 __all__ = [
     "Attempt",
@@ -60,6 +61,14 @@ class Merchant:
     platform_expire_at: float | None = None
     refund_notify_url: str | None = None
     created_at: float = 0.0
+    # Shipping information: whether the appid is under order-shipping management, and its
+    # message-push configuration (URL, Token, EncodingAESKey, plain or safe mode, json or xml).
+    trade_managed: bool = True
+    push_url: str | None = None
+    push_token: str | None = None
+    push_aes_key: str | None = None
+    push_mode: str = "safe"
+    push_format: str = "json"
 
     def __post_init__(self) -> None:
         self._keys: dict[str, Any] = {}
@@ -240,6 +249,10 @@ class EmulatorState:
     clock_offset: float = 0.0
     faults: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
+    access_tokens: dict[str, AccessTokenRecord] = field(default_factory=dict)
+    shipping: dict[str, ShippingRecord] = field(default_factory=dict)
+    pushes: list[PushEntry] = field(default_factory=list)
+    shipping_settings: ShippingSettings = field(default_factory=ShippingSettings)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -295,6 +308,12 @@ class EmulatorState:
             clock_offset=float(data.get("clock_offset", 0.0)),
             faults=dict(data.get("faults", {})),
             seq=int(data.get("seq", 0)),
+            access_tokens={
+                k: AccessTokenRecord(**v) for k, v in data.get("access_tokens", {}).items()
+            },
+            shipping={k: ShippingRecord(**v) for k, v in data.get("shipping", {}).items()},
+            pushes=[PushEntry(**p) for p in data.get("pushes", [])],
+            shipping_settings=ShippingSettings(**data.get("shipping_settings", {})),
         )
 
     def save(self, path: Path) -> None:
