@@ -111,7 +111,7 @@ async def create_order(
                 "TOO_MANY_PENDING_ORDERS",
                 f"{open_orders} orders are waiting for payment; pay or cancel one first",
             )
-        await uow.orders.add(order)
+        await uow.orders.insert(order)
         await uow.events.append(
             order.id,
             OrderEventType.CREATED,

@@ -9,11 +9,14 @@ timeout or an expired prepay_id can never charge twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
 from mppay.domain.events import OrderEventType
 from mppay.domain.states import OrderStatus
 from mppay.domain.timing import MIN_PAY_WINDOW, prepay_expires_at, prepay_reusable
-from mppay.store.models import OrderRow, PaymentAttemptRow, UserRow
+from mppay.store.models import UserRow
+from mppay.store.rows import PayableOrder
 from mppay.usecases.context import ServiceContext
 from mppay.usecases.errors import Conflict, NotFound, UpstreamRefused, UpstreamUnavailable
 from mppay.usecases.followups import enqueue_order_sync
@@ -35,7 +38,14 @@ class PaymentStart:
     params: dict[str, str]
 
 
-def ensure_payable(order: OrderRow, ctx: ServiceContext) -> None:
+class _Payable(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+def ensure_payable(order: _Payable, ctx: ServiceContext) -> None:
     status = OrderStatus(order.status)
     if status.is_paid:
         raise Conflict("ORDER_ALREADY_PAID", "this order is already paid")
@@ -53,38 +63,29 @@ async def pay_order(
     Raises ``NotFound`` (not the caller's order), ``Conflict`` (ORDER_ALREADY_PAID,
     ORDER_CLOSED, ORDER_EXPIRED), ``UpstreamRefused`` (WeChat refused the order) or
     ``UpstreamUnavailable`` (no usable answer from WeChat: safe to retry).
+
+    One transaction before the WeChat call (read the order and its newest prepay; record the
+    attempt, the sync job and the event) and one after (the prepay id and its event).
     """
-    async with ctx.uow(read_only=True) as uow:
-        order = await uow.orders.get_for_user(order_id, user.id, with_items=False)
+    async with ctx.uow() as uow:
+        order = await uow.orders.payable_for_user(order_id, user.id)
         if order is None:
             raise NotFound("ORDER_NOT_FOUND", f"no order {order_id}")
-        reusable = await uow.attempts.latest_obtained(order.id)
-    ensure_payable(order, ctx)
-    gateway = ctx.gateway_for(order.api_version)
-    now = ctx.clock.now()
-    if (
-        reusable is not None
-        and reusable.prepay_id is not None
-        and reusable.expires_at is not None
-        and prepay_reusable(reusable.expires_at, now)
-    ):
-        return PaymentStart(order.id, gateway.payment_params(reusable.prepay_id))
-
-    async with ctx.uow() as uow:
-        attempt = await uow.attempts.add(
-            PaymentAttemptRow(
-                order_id=order.id,
-                api_version=order.api_version,
-                status="REQUESTED",
-                requested_at=now,
-            )
-        )
+        ensure_payable(order, ctx)
+        gateway = ctx.gateway_for(order.api_version)
+        now = ctx.clock.now()
+        if (
+            order.prepay_id is not None
+            and order.prepay_expires_at is not None
+            and prepay_reusable(order.prepay_expires_at, now)
+        ):
+            return PaymentStart(order.id, gateway.payment_params(order.prepay_id))
+        attempt_id = await uow.attempts.start(order.id, order.api_version, now)
         await uow.orders.set_first_prepay(order.id, now)
         # Recovery for a notification that never comes starts as soon as WeChat knows the order.
         await enqueue_order_sync(uow, order.id, now)
         await uow.events.append(order.id, OrderEventType.PREPAY_REQUESTED, at=now, source="api")
         await uow.commit()
-        attempt_id = attempt.id
 
     command = PrepayCommand(
         out_trade_no=order.out_trade_no,
@@ -137,7 +138,7 @@ async def pay_order(
 
 async def _record_failure(
     ctx: ServiceContext,
-    order: OrderRow,
+    order: PayableOrder,
     attempt_id: int,
     status: str,
     code: str | None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from mppay.domain.checks import ExpectedTrade, trade_mismatches
 from mppay.domain.events import OrderEventType
@@ -26,6 +27,28 @@ __all__ = ["TradeApplyResult", "apply_trade_snapshot", "refresh_order"]
 log = logging.getLogger(__name__)
 
 
+class TradeSubject(Protocol):
+    """What applying a statement reads of an order: an ``OrderRow`` or a hot path's
+    ``OrderFacts`` row tuple, read in the caller's transaction."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def appid(self) -> str: ...
+    @property
+    def mchid(self) -> str: ...
+    @property
+    def out_trade_no(self) -> str: ...
+    @property
+    def amount_total_fen(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def openid(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
 class TradeApplyResult(StrEnum):
     PAID = "applied_paid"
     CLOSED = "applied_closed"
@@ -36,7 +59,7 @@ class TradeApplyResult(StrEnum):
     CONFLICT = "conflict"
 
 
-def expected_trade(order: OrderRow) -> ExpectedTrade:
+def expected_trade(order: TradeSubject) -> ExpectedTrade:
     return ExpectedTrade(
         appid=order.appid,
         mchid=order.mchid,
@@ -50,7 +73,7 @@ def expected_trade(order: OrderRow) -> ExpectedTrade:
 async def apply_trade_snapshot(
     ctx: ServiceContext,
     uow: UnitOfWork,
-    order: OrderRow,
+    order: TradeSubject,
     snapshot: TradeSnapshot,
     *,
     source: str,
@@ -96,7 +119,7 @@ async def apply_trade_snapshot(
 async def _apply_paid(
     ctx: ServiceContext,
     uow: UnitOfWork,
-    order: OrderRow,
+    order: TradeSubject,
     snapshot: TradeSnapshot,
     *,
     source: str,
@@ -130,13 +153,12 @@ async def _apply_paid(
         log.info("order %s paid (%s, via %s)", order.id, snapshot.transaction_id, source)
         return TradeApplyResult.PAID
 
-    current = await uow.orders.get(order.id)
-    assert current is not None
-    if OrderStatus(current.status).is_paid and current.transaction_id == snapshot.transaction_id:
+    status, transaction_id = await uow.orders.state_of(order.id)
+    if OrderStatus(status).is_paid and transaction_id == snapshot.transaction_id:
         return TradeApplyResult.ALREADY_PAID
     reason = (
         f"{source}: WeChat reports transaction {snapshot.transaction_id} paid but the order is "
-        f"{current.status} with transaction {current.transaction_id}"
+        f"{status} with transaction {transaction_id}"
     )
     return await _conflict(ctx, uow, order, reason, source=source, now=now)
 
@@ -144,7 +166,7 @@ async def _apply_paid(
 async def _apply_closed(
     ctx: ServiceContext,
     uow: UnitOfWork,
-    order: OrderRow,
+    order: TradeSubject,
     snapshot: TradeSnapshot,
     *,
     source: str,
@@ -166,18 +188,17 @@ async def _apply_closed(
             detail={"trade_state": snapshot.trade_state},
         )
         return TradeApplyResult.CLOSED
-    current = await uow.orders.get(order.id)
-    assert current is not None
-    if current.status == OrderStatus.CLOSED:
+    status, _ = await uow.orders.state_of(order.id)
+    if status == OrderStatus.CLOSED:
         return TradeApplyResult.ALREADY_CLOSED
-    reason = f"{source}: WeChat reports {snapshot.trade_state} but the order is {current.status}"
+    reason = f"{source}: WeChat reports {snapshot.trade_state} but the order is {status}"
     return await _conflict(ctx, uow, order, reason, source=source, now=now)
 
 
 async def _conflict(
     ctx: ServiceContext,
     uow: UnitOfWork,
-    order: OrderRow,
+    order: TradeSubject,
     reason: str,
     *,
     source: str,

@@ -11,9 +11,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mppay.usecases import errors as uc
 from mppay.usecases.closing import CloseTooEarly
+from mppay.usecases.notifications import Outcome
+from mppay.usecases.ports import NackMessage, NotifyReply, PaymentGateway
 from mppay.web.request_context import current_request_id
 
-__all__ = ["STATUS_BY_ERROR", "error_response", "install_error_handlers"]
+__all__ = [
+    "NOTIFY_ANSWERS",
+    "STATUS_BY_ERROR",
+    "error_response",
+    "install_error_handlers",
+    "notify_reply",
+]
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +34,28 @@ STATUS_BY_ERROR: dict[type[uc.UseCaseError], int] = {
     uc.UpstreamRefused: 502,
     uc.UpstreamUnavailable: 503,
 }
+
+# What WeChat is told about a notification. None: acknowledged with the protocol's success
+# answer (v3: 204, no body; v2: 200 with SUCCESS XML), only ever after the commit. A refusal
+# is a fixed message per outcome (``ports.NackMessage``), and WeChat sends the notification again.
+NOTIFY_ANSWERS: dict[Outcome, tuple[int, NackMessage] | None] = {
+    Outcome.APPLIED: None,
+    Outcome.DUPLICATE: None,
+    # Recorded and flagged for a human; WeChat repeating it would not help.
+    Outcome.MISMATCH_FLAGGED: None,
+    Outcome.REJECTED_MALFORMED: (400, "malformed"),
+    Outcome.REJECTED_SIGNATURE: (401, "signature invalid"),
+    Outcome.UNKNOWN_ORDER: (404, "unknown order"),
+    Outcome.UNKNOWN_REFUND: (404, "unknown refund"),
+    Outcome.OUR_FAILURE: (500, "internal error"),
+}
+
+
+def notify_reply(gateway: PaymentGateway, outcome: Outcome) -> NotifyReply:
+    """The answer to a notification: the table above, encoded by the gateway (JSON or XML)."""
+    refusal = NOTIFY_ANSWERS[outcome]
+    return gateway.ack() if refusal is None else gateway.nack(*refusal)
+
 
 _HTTP_CODES = {
     400: "BAD_REQUEST",

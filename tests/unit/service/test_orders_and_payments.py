@@ -13,6 +13,7 @@ from mppay.usecases.errors import (
     Unauthenticated,
     UpstreamUnavailable,
 )
+from mppay.usecases.notifications import Outcome
 from mppay.usecases.ports import OutcomeUnknown
 from tests.support.fakes import FakeGateway, FakeLogin, MutableClock
 from tests.unit.service.conftest import make_user
@@ -131,7 +132,7 @@ async def test_duplicate_notifications_pay_the_order_exactly_once(
         *[notifications.receive_trade_notification(ctx, "v3", SIGNED, body) for _ in range(6)]
     )
     assert sorted(o.outcome for o in outcomes) == ["applied_paid"] + ["duplicate"] * 5
-    assert all(o.reply.status_code == 204 for o in outcomes)
+    assert sorted(o.kind for o in outcomes) == [Outcome.APPLIED] + [Outcome.DUPLICATE] * 5
     paid = await orders.get_user_order(ctx, user, order.id)
     assert paid.status == OrderStatus.PAID
     assert paid.transaction_id == gateway.trades[order.out_trade_no].transaction_id
@@ -149,6 +150,7 @@ async def test_an_amount_mismatch_flags_the_order_and_does_not_pay_it(
         ctx, "v3", SIGNED, gateway.notification_body(forged)
     )
     assert result.outcome == "mismatch"
+    assert result.kind is Outcome.MISMATCH_FLAGGED
     async with ctx.uow(read_only=True) as uow:
         stored = await uow.orders.get(order.id)
         events = [e.type for e in await uow.events.for_order(order.id)]
@@ -168,7 +170,7 @@ async def test_an_unsigned_notification_is_rejected_and_recorded_without_changes
     body = gateway.notification_body(gateway.pay(order.out_trade_no))
     result = await notifications.receive_trade_notification(ctx, "v3", {}, body)
     assert result.outcome == "rejected"
-    assert result.reply.status_code == 401
+    assert result.kind is Outcome.REJECTED_SIGNATURE
     async with ctx.uow(read_only=True) as uow:
         stored = await uow.orders.get(order.id)
         audit = await uow.notifications.count_by_outcome()

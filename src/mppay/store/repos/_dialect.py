@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 
 def insert_for(session: AsyncSession, table: Any) -> Any:
@@ -16,6 +16,21 @@ def insert_for(session: AsyncSession, table: Any) -> Any:
     if bind.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def table(model: Any) -> Table:
+    """The ``Table`` of a mapped class (for Core statements that skip the ORM)."""
+    return cast(Table, model.__table__)
+
+
+async def core(session: AsyncSession) -> AsyncConnection:
+    """The session's connection (its transaction) for Core statements on the hot path.
+
+    ``session.execute`` runs even a plain INSERT through the ORM's bulk machinery when it names
+    a mapped class; on the connection it is compiled once (SQLAlchemy's statement cache) and
+    sent, with row tuples back and no identity map.
+    """
+    return await session.connection()
 
 
 def supports_row_locks(session: AsyncSession) -> bool:

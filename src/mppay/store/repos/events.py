@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mppay.store.models import OrderEventRow
+
+from ._dialect import core, table
+
+_INSERT = insert(table(OrderEventRow))
 
 
 class EventRepository:
@@ -24,8 +28,16 @@ class EventRepository:
         source: str,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        self._session.add(
-            OrderEventRow(order_id=order_id, at=at, type=type_, source=source, detail=detail or {})
+        """Written at once, in the caller's transaction (a Core INSERT, no ORM object)."""
+        await (await core(self._session)).execute(
+            _INSERT,
+            {
+                "order_id": order_id,
+                "at": at,
+                "type": type_,
+                "source": source,
+                "detail": detail or {},
+            },
         )
 
     async def for_order(self, order_id: str) -> list[OrderEventRow]:

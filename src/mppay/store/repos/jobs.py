@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mppay.store.models import JobRow
 
-from ._dialect import insert_for, rowcount, supports_row_locks
+from ._dialect import core, insert_for, rowcount, supports_row_locks, table
 
 QUEUED = "QUEUED"
 RUNNING = "RUNNING"
@@ -42,7 +42,7 @@ class JobRepository:
 
         Returns True when a row was written.
         """
-        stmt = insert_for(self._session, JobRow).values(
+        stmt = insert_for(self._session, table(JobRow)).values(
             kind=kind,
             payload=payload,
             dedupe_key=dedupe_key,
@@ -55,7 +55,7 @@ class JobRepository:
         )
         if dedupe_key is not None:
             stmt = stmt.on_conflict_do_nothing(index_elements=[JobRow.dedupe_key])
-        result = await self._session.execute(stmt)
+        result = await (await core(self._session)).execute(stmt)
         return rowcount(result) > 0
 
     async def claim(

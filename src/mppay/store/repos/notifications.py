@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mppay.store.models import NotificationRow
+
+from ._dialect import core, table
+
+_COLUMNS = tuple(column.key for column in table(NotificationRow).columns if column.key != "id")
+_INSERT = insert(table(NotificationRow))
 
 
 class NotificationRepository:
@@ -18,6 +23,12 @@ class NotificationRepository:
         self._session.add(row)
         await self._session.flush()
         return row
+
+    async def record(self, row: NotificationRow) -> None:
+        """Write ``row`` (a plain object, not added to the session) with one Core INSERT."""
+        await (await core(self._session)).execute(
+            _INSERT, {key: getattr(row, key) for key in _COLUMNS}
+        )
 
     async def for_order(self, order_id: str, out_trade_no: str) -> list[NotificationRow]:
         """Notifications tied to the order, including rejected ones that only named it."""

@@ -7,14 +7,40 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, raiseload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from mppay.store.models import OrderRow, PaymentAttemptRow
+from mppay.store.models import OrderItemRow, OrderRow, PaymentAttemptRow, RefundRow
+from mppay.store.rows import OrderFacts, PayableOrder
 
-from ._dialect import plan_each_page, rowcount, supports_row_locks
+from ._dialect import core, plan_each_page, rowcount, supports_row_locks, table
+
+_ORDER_COLUMNS = tuple(column.key for column in table(OrderRow).columns)
+_ITEM_COLUMNS = tuple(
+    column.key for column in table(OrderItemRow).columns if column.key not in ("id", "order_id")
+)
+_FACTS = (
+    OrderRow.id,
+    OrderRow.out_trade_no,
+    OrderRow.appid,
+    OrderRow.mchid,
+    OrderRow.openid,
+    OrderRow.status,
+    OrderRow.amount_total_fen,
+    OrderRow.currency,
+    OrderRow.transaction_id,
+)
+_INSERT_ORDER = insert(table(OrderRow))
+_INSERT_ITEMS = insert(table(OrderItemRow))
+_INSERT_ATTEMPT = insert(table(PaymentAttemptRow)).returning(PaymentAttemptRow.id)
+_LATEST_OBTAINED = (
+    select(func.max(PaymentAttemptRow.id))
+    .where(PaymentAttemptRow.order_id == OrderRow.id, PaymentAttemptRow.status == "OBTAINED")
+    .correlate(OrderRow)
+    .scalar_subquery()
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +67,80 @@ class OrderRepository:
     async def add(self, order: OrderRow) -> None:
         self._session.add(order)
         await self._session.flush()
+
+    async def insert(self, order: OrderRow) -> None:
+        """Write a new order and its items: two Core INSERTs (the items in one executemany).
+
+        ``order`` stays a plain object outside the session (what the caller answers with).
+        """
+        connection = await core(self._session)
+        await connection.execute(
+            _INSERT_ORDER, {key: getattr(order, key) for key in _ORDER_COLUMNS}
+        )
+        if order.items:
+            await connection.execute(
+                _INSERT_ITEMS,
+                [
+                    {"order_id": order.id, **{key: getattr(item, key) for key in _ITEM_COLUMNS}}
+                    for item in order.items
+                ],
+            )
+
+    async def payable_for_user(self, order_id: str, user_id: int) -> PayableOrder | None:
+        """The caller's order with its newest OBTAINED prepay id, in one statement."""
+        attempt = table(PaymentAttemptRow).alias("latest")
+        stmt = (
+            select(
+                OrderRow.id,
+                OrderRow.out_trade_no,
+                OrderRow.api_version,
+                OrderRow.description,
+                OrderRow.status,
+                OrderRow.amount_total_fen,
+                OrderRow.currency,
+                OrderRow.openid,
+                OrderRow.expires_at,
+                attempt.c.prepay_id,
+                attempt.c.expires_at,
+            )
+            .outerjoin(attempt, attempt.c.id == _LATEST_OBTAINED)
+            .where(OrderRow.id == order_id, OrderRow.user_id == user_id)
+        )
+        row = (await (await core(self._session)).execute(stmt)).first()
+        return None if row is None else PayableOrder(*row)
+
+    async def lock_by_out_trade_no(self, out_trade_no: str) -> OrderFacts | None:
+        """Lock the order and read what applying a statement needs, in one statement.
+
+        PostgreSQL: ``SELECT ... FOR UPDATE``; SQLite: the writing transaction's
+        ``BEGIN IMMEDIATE`` already holds the database's write lock.
+        """
+        stmt = select(*_FACTS).where(OrderRow.out_trade_no == out_trade_no)
+        if supports_row_locks(self._session):
+            stmt = stmt.with_for_update()
+        row = (await (await core(self._session)).execute(stmt)).first()
+        return None if row is None else OrderFacts(*row)
+
+    async def state_of(self, order_id: str) -> tuple[str, str | None]:
+        """(status, transaction_id) as the database has them now (a Core read)."""
+        row = (
+            await (await core(self._session)).execute(
+                select(OrderRow.status, OrderRow.transaction_id).where(OrderRow.id == order_id)
+            )
+        ).one()
+        return row[0], row[1]
+
+    async def lock_for_refund(self, out_refund_no: str) -> OrderRow | None:
+        """The order a refund belongs to, locked, found by the refund's number in one statement."""
+        refund_order = (
+            select(RefundRow.order_id)
+            .where(RefundRow.out_refund_no == out_refund_no)
+            .scalar_subquery()
+        )
+        stmt = select(OrderRow).options(*_items(False)).where(OrderRow.id == refund_order)
+        if supports_row_locks(self._session):
+            stmt = stmt.with_for_update()
+        return await self._session.scalar(stmt.execution_options(populate_existing=True))
 
     async def get(
         self, order_id: str, *, for_update: bool = False, with_items: bool = True
@@ -95,7 +195,7 @@ class OrderRepository:
         Only orders created within ``ttl`` can still be open, which keeps the count on the
         ``(user_id, created_at)`` index however many orders the user has.
         """
-        count = await self._session.scalar(
+        count = await (await core(self._session)).scalar(
             select(func.count())
             .select_from(OrderRow)
             .where(
@@ -187,7 +287,7 @@ class OrderRepository:
         )
 
     async def set_first_prepay(self, order_id: str, at: datetime) -> None:
-        await self._session.execute(
+        await (await core(self._session)).execute(
             update(OrderRow)
             .where(OrderRow.id == order_id, OrderRow.first_prepay_at.is_(None))
             .values(first_prepay_at=at)
@@ -252,11 +352,25 @@ class PaymentAttemptRepository:
         await self._session.flush()
         return attempt
 
+    async def start(self, order_id: str, api_version: str, now: datetime) -> int:
+        """A REQUESTED attempt (a Core INSERT ... RETURNING); its id."""
+        attempt_id = await (await core(self._session)).scalar(
+            _INSERT_ATTEMPT,
+            {
+                "order_id": order_id,
+                "api_version": api_version,
+                "status": "REQUESTED",
+                "requested_at": now,
+            },
+        )
+        assert attempt_id is not None
+        return int(attempt_id)
+
     async def get(self, attempt_id: int) -> PaymentAttemptRow | None:
         return await self._session.get(PaymentAttemptRow, attempt_id)
 
     async def update(self, attempt_id: int, /, **values: Any) -> None:
-        await self._session.execute(
+        await (await core(self._session)).execute(
             update(PaymentAttemptRow).where(PaymentAttemptRow.id == attempt_id).values(**values)
         )
 

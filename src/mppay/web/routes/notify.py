@@ -17,6 +17,7 @@ from mppay.usecases import notifications
 from mppay.usecases.context import ServiceContext
 from mppay.usecases.notifications import NotificationOutcome
 from mppay.web.deps import Ctx
+from mppay.web.errors import notify_reply
 
 router = APIRouter(prefix="/notify", tags=["WeChat notifications"])
 log = logging.getLogger(__name__)
@@ -44,10 +45,8 @@ async def receive(
     except Exception as exc:
         # Not acknowledged: WeChat retries on its schedule, and sync recovers meanwhile.
         log.exception("failed to handle a %s %s notification", api_version, channel)
-        await notifications.record_failed_notification(
+        result = await notifications.record_failed_notification(
             ctx, api_version, channel.rstrip("s"), headers, body, f"{type(exc).__name__}: {exc}"
         )
-        reply = gateway.nack(500, "internal error")
-    else:
-        reply = result.reply
+    reply = notify_reply(gateway, result.kind)
     return Response(content=reply.body, status_code=reply.status_code, media_type=reply.media_type)
