@@ -35,6 +35,7 @@ from mppay.usecases.ports import Clock, PaymentGateway
 from mppay.usecases.retention_policy import RetentionPolicy
 from mppay.usecases.session_cache import SessionCache
 from mppay.web.app import create_app
+from mppay.web.console import ConsoleConfig
 from mppay.web.metrics import Metrics, MetricsObserver
 from mppay.web.rate_limit import TokenBuckets
 from mppay.wechatpay import MerchantConfig, SystemClock
@@ -255,6 +256,13 @@ async def build_service(
 
     app = create_app(
         ctx,
+        console=ConsoleConfig(
+            support_refund_limit_fen=settings.support_refund_limit_fen,
+            idle_timeout=timedelta(seconds=settings.console_idle_timeout_seconds),
+            lifetime=timedelta(hours=settings.console_session_hours),
+            sign_in_rate_per_minute=settings.console_sign_in_rate_per_minute,
+            sign_in_burst=settings.console_sign_in_burst,
+        ),
         admin_token=settings.admin_token,
         metrics=metrics,
         metrics_token=settings.metrics_token,

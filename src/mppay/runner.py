@@ -23,6 +23,7 @@ from mppay.emulator import Emulator
 from mppay.emulator import create_app as create_emulator_app
 from mppay.jobs.runtime import certificate_refresher, in_process_worker
 from mppay.settings import SANDBOX_ADMIN_TOKEN, Settings
+from mppay.web.console import enable_sandbox as enable_sandbox_console
 from mppay.web.preview import mount_preview
 
 __all__ = [
@@ -181,6 +182,8 @@ async def start_stack(
     if jobs_in_process(settings, sandbox=sandbox, run_worker=run_worker):
         starters.append(in_process_worker)
     service = await build_service(settings, starters=starters)
+    if emulator_url is not None:
+        await enable_sandbox_console(service.app, service.ctx, emulator_url)
     if emulator_url is not None and settings.appid:
         mount_preview(
             service.app,

@@ -26,6 +26,7 @@ from mppay.jobs.worker import Worker
 from mppay.runner import Stack, bind, is_sqlite, jobs_in_process, run_stack, start_stack
 from mppay.settings import Settings, SettingsError
 from mppay.supervisor import supervise
+from mppay.usecases.operators import SANDBOX_OPERATOR, SANDBOX_OPERATOR_PASSWORD
 
 __all__ = [
     "LOOPBACK",
@@ -81,6 +82,9 @@ def ready_info(stack: Stack) -> dict[str, Any]:
         "emulator_url": stack.emulator_url,
         "preview_url": f"{stack.service_url}/preview/" if stack.emulator else None,
         "admin_token": settings.admin_token if stack.emulator else None,
+        "console_url": f"{stack.service_url}/console/",
+        "console_operator": SANDBOX_OPERATOR if stack.emulator else None,
+        "console_password": SANDBOX_OPERATOR_PASSWORD if stack.emulator else None,
         "mchid": settings.mchid,
         "appid": settings.appid,
         "api_version": settings.api_version,
@@ -102,6 +106,8 @@ def banner(info: dict[str, Any]) -> None:
     table.add_row("API docs", f"{url}/docs")
     if info["preview_url"]:
         table.add_row("Mini Program preview", info["preview_url"])
+    console_url = info.get("console_url") or f"{url}/console/"
+    table.add_row("operations console", console_url)
     table.add_row("health / metrics", f"{url}/healthz  {url}/metrics")
     if sandbox:
         table.add_row("emulator", info["emulator_url"])
@@ -113,6 +119,11 @@ def banner(info: dict[str, Any]) -> None:
         table.add_row(
             "admin token", f"{info['admin_token']}  (Authorization: Bearer ... on /admin/api/)"
         )
+        if info.get("console_operator"):
+            table.add_row(
+                "console sign-in",
+                f"{info['console_operator']} / {info['console_password']}  (sandbox only)",
+            )
     table.add_row("database", info["database"])
     jobs = "in this process" if info["jobs_in_process"] else "run `mppay worker`"
     if info["jobs_in_process"] and processes > 1:

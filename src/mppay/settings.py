@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     retention_idempotency_hours: int = Field(default=72, ge=1)
     retention_rejected_notification_days: int = Field(default=30, ge=1)
     retention_finished_job_days: int = Field(default=30, ge=1)
+    # The operations console (README "Operations console"): support's cap per refund, how long
+    # a sign-in lasts idle and at most, and the sign-in rate limit per address and per name.
+    support_refund_limit_fen: int = Field(default=10_000, ge=0, le=100_000_000)
+    console_idle_timeout_seconds: int = Field(default=1800, ge=2, le=7 * 24 * 3600)
+    console_session_hours: float = Field(default=12.0, gt=0, le=7 * 24)
+    console_sign_in_rate_per_minute: float = Field(default=10.0, gt=0)
+    console_sign_in_burst: int = Field(default=5, ge=1)
 
     @field_validator("wechatpay_base_url", "wechat_api_base_url", "notify_base_url")
     @classmethod

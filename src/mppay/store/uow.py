@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .db import READ_ONLY_OPTION
 from .repos import (
+    ConsoleQueries,
     EventRepository,
     IdempotencyRepository,
     JobRepository,
     NotificationRepository,
+    OperatorRepository,
     OrderRepository,
     PaymentAttemptRepository,
     ReconciliationRepository,
@@ -41,6 +43,8 @@ class UnitOfWork:
         self.jobs = JobRepository(session)
         self.reconciliations = ReconciliationRepository(session)
         self.retention = RetentionRepository(session)
+        self.operators = OperatorRepository(session)
+        self.console = ConsoleQueries(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import mppay
 from mppay.usecases.context import ServiceContext
 from mppay.web.body_limit import BodyLimitMiddleware
+from mppay.web.console import ConsoleConfig, install_console
 from mppay.web.errors import install_error_handlers
 from mppay.web.internal_error import InternalErrorMiddleware
 from mppay.web.metrics import Metrics
@@ -34,12 +35,13 @@ def create_app(
     metrics_token: str | None = None,
     lifespan: Lifespan | None = None,
     login_buckets: TokenBuckets | None = None,
+    console: ConsoleConfig | None = None,
 ) -> FastAPI:
     """Build the HTTP app over a wired ``ServiceContext``.
 
     ``login_buckets`` limits ``POST /api/login`` per client address (default: 30 a minute,
     bursts of 20, the settings' defaults). With ``metrics_token``, ``/metrics`` needs it as a
-    Bearer token.
+    Bearer token. ``console`` configures the operations console at ``/console/``.
     """
     app = FastAPI(
         title="mppay",
@@ -59,6 +61,7 @@ def create_app(
     app.include_router(notify.router)
     app.include_router(admin.router)
     app.include_router(ops.router)
+    install_console(app, ctx, console or ConsoleConfig())
     # Added innermost first; a request passes RequestId -> InternalError -> NulGuard -> BodyLimit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(NulGuardMiddleware)
