@@ -225,5 +225,14 @@ def demo() -> None:
     raise typer.Exit(0 if asyncio.run(run_demo()) else 1)
 
 
+def _operators_app() -> typer.Typer:
+    from mppay.operators_cli import app as operators
+
+    return operators
+
+
+app.add_typer(_operators_app(), name="operators")
+
+
 def main() -> None:
     app()

@@ -277,3 +277,14 @@ async def test_the_csv_export_streams_every_matching_order(shop: Shop, signed_in
     assert {row["amount_yuan"] for row in rows} == {"18.00"}
     assert all(row["created_at_beijing"].endswith("+08:00") for row in rows)
     assert [row.outcome for row in await _audit(shop, "export_orders")] == ["ok"]
+
+
+async def test_outside_the_sandbox_the_published_password_opens_nothing(shop: Shop) -> None:
+    # A database that once ran the sandbox keeps its `sandbox` operator; real mode refuses it.
+    _state(shop).operators.allow_sandbox_password = False
+    async with httpx.AsyncClient(timeout=10) as http:
+        answer = await Console(shop, http).sign_in(SANDBOX_OPERATOR, SANDBOX_OPERATOR_PASSWORD)
+    assert answer.status_code == 401
+    assert [row.detail for row in await _audit(shop, "sign_in")] == [
+        {"reason": "sandbox_password_outside_sandbox"}
+    ]
