@@ -23,6 +23,8 @@ RUNNING = "RUNNING"
 DONE = "DONE"
 FAILED = "FAILED"
 
+_ENQUEUE: dict[str, Any] = {}
+
 
 class JobRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -42,21 +44,32 @@ class JobRepository:
 
         Returns True when a row was written.
         """
-        stmt = insert_for(self._session, table(JobRow)).values(
-            kind=kind,
-            payload=payload,
-            dedupe_key=dedupe_key,
-            status=QUEUED,
-            run_at=run_at,
-            attempts=0,
-            max_attempts=max_attempts,
-            created_at=now,
-            updated_at=now,
+        result = await (await core(self._session)).execute(
+            self._enqueue_statement(),
+            {
+                "kind": kind,
+                "payload": payload,
+                "dedupe_key": dedupe_key,
+                "status": QUEUED,
+                "run_at": run_at,
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        if dedupe_key is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=[JobRow.dedupe_key])
-        result = await (await core(self._session)).execute(stmt)
         return rowcount(result) > 0
+
+    def _enqueue_statement(self) -> Any:
+        # Built once per backend. A NULL dedupe_key never conflicts (NULLs are distinct).
+        name = self._session.get_bind().dialect.name
+        stmt = _ENQUEUE.get(name)
+        if stmt is None:
+            stmt = insert_for(self._session, table(JobRow)).on_conflict_do_nothing(
+                index_elements=[JobRow.dedupe_key]
+            )
+            _ENQUEUE[name] = stmt
+        return stmt
 
     async def claim(
         self,
