@@ -165,6 +165,25 @@ def migrate() -> None:
 
 
 @app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+    max_clock_skew: Annotated[
+        float, typer.Option(min=1, help="Seconds our clock may differ from WeChat Pay's.")
+    ] = 5.0,
+) -> None:
+    """Check a real-mode configuration before the first payment (exit 0 only if all pass)."""
+    import asyncio
+
+    from mppay.doctor import doctor as run_doctor
+    from mppay.logs import configure_logging
+
+    configure_logging("WARNING")
+    raise typer.Exit(
+        asyncio.run(run_doctor(as_json=as_json, max_clock_skew_seconds=max_clock_skew))
+    )
+
+
+@app.command()
 def reconcile(
     bill_date: Annotated[
         str, typer.Option("--date", help="Bill date, YYYY-MM-DD (Beijing calendar day).")
