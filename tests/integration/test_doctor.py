@@ -86,8 +86,10 @@ async def test_public_key_mode_all_good_and_reports_public_key_live(
 ) -> None:
     emu, url = emulator
     merchant = emu.create_merchant(key_mode="public_key")
-    results = by_name(await run_checks(settings_for(merchant, url, migrated_sqlite)))
+    settings = settings_for(merchant, url, migrated_sqlite, api_v2_key=merchant["api_v2_key"])
+    results = by_name(await run_checks(settings))
     assert all(r.ok for r in results.values()), [(r.name, r.detail) for r in results.values()]
+    assert "ORDERNOTEXIST" in results["signed-call-v2"].detail  # v2 orders still served
     assert results["live-mode"].status == "pass"
     assert "public-key mode is live" in results["live-mode"].detail
     assert merchant["wechatpay_public_key_id"] in results["live-mode"].detail
@@ -161,6 +163,19 @@ async def test_wrong_private_key_is_refused_and_names_the_key_and_serial(
     assert failure.fix is not None
     assert "MPPAY_MERCHANT_PRIVATE_KEY" in failure.fix
     assert "MPPAY_MERCHANT_SERIAL_NO" in failure.fix
+
+
+async def test_wrong_api_v2_key_is_refused_and_named(
+    emulator: tuple[Emulator, str], migrated_sqlite: str
+) -> None:
+    emu, url = emulator
+    merchant = emu.create_merchant(key_mode="public_key")
+    settings = settings_for(merchant, url, migrated_sqlite, api_v2_key=secrets.token_hex(16))
+    failure = only_failure(await run_checks(settings))
+    assert failure.name == "signed-call-v2"
+    assert "refused our signature" in failure.detail
+    assert failure.fix is not None
+    assert "MPPAY_API_V2_KEY" in failure.fix
 
 
 async def test_wrong_api_v3_key_in_certificate_mode_names_it(
