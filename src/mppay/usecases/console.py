@@ -41,6 +41,8 @@ __all__ = [
 
 REVIEW_RESOLVED = "review.resolved"
 COMMENT_LIMIT = 500
+# WeChat hands out bills of the last three months only (bill_date "within the last 3 months").
+BILL_HISTORY = timedelta(days=92)
 
 
 def beijing_midnight(day: date) -> datetime:
@@ -195,11 +197,15 @@ async def retry_job(ctx: ServiceContext, job_id: int) -> None:
 async def queue_reconciliation(ctx: ServiceContext, bill_date: date) -> bool:
     """Queue a (re-)run of ``bill_date``; False when one is already queued.
 
-    Refuses today and later (``InvalidInput`` INVALID_DATE): WeChat has no bill yet.
+    Refuses (``InvalidInput`` INVALID_DATE) today and later, which have no bill yet, and days
+    more than three months back, whose bills WeChat no longer hands out.
     """
     now = ctx.clock.now()
-    if bill_date >= now.astimezone(BEIJING).date():
-        raise InvalidInput("INVALID_DATE", "only a past day has a bill")
+    today = now.astimezone(BEIJING).date()
+    if not today - BILL_HISTORY <= bill_date < today:
+        raise InvalidInput(
+            "INVALID_DATE", "a bill exists for a past day within the last three months"
+        )
     async with ctx.uow() as uow:
         queued = await uow.jobs.enqueue(
             RECONCILE,

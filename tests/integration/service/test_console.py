@@ -15,7 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from mppay.store.models import OperatorAuditRow, OperatorSessionRow
+from mppay.domain.identifiers import BEIJING
+from mppay.store.models import JobRow, OperatorAuditRow, OperatorSessionRow
 from mppay.usecases.operators import SANDBOX_OPERATOR, SANDBOX_OPERATOR_PASSWORD
 from mppay.web.console.core import ConsoleState
 from tests.support.shop import Shop
@@ -288,3 +289,103 @@ async def test_outside_the_sandbox_the_published_password_opens_nothing(shop: Sh
     assert [row.detail for row in await _audit(shop, "sign_in")] == [
         {"reason": "sandbox_password_outside_sandbox"}
     ]
+
+
+async def test_review_resolution_job_retry_and_reconciliation_rerun_are_recorded(
+    shop: Shop, signed_in: Opener
+) -> None:
+    ctx = shop.stack.service.ctx
+    user = await shop.login()
+    order = await shop.paid_order(user)
+    now = ctx.clock.now()
+    async with ctx.uow() as uow:
+        await uow.orders.flag_for_review(order["id"], "amount differs", now)
+        await uow.jobs.enqueue("order.sync", {"order_id": order["id"]}, run_at=now, now=now)
+        await uow.commit()
+    async with ctx.uow() as uow:
+        failed = await uow.console.jobs(failing_only=False, limit=50)
+        job = next(j for j in failed if j.payload == {"order_id": order["id"]})
+        await uow.session.execute(
+            update(JobRow).where(JobRow.id == job.id).values(status="FAILED", last_error="boom")
+        )
+        await uow.commit()
+    admin = await signed_in(SANDBOX_OPERATOR, SANDBOX_OPERATOR_PASSWORD)
+    token = await admin.csrf()
+    empty = await admin.post(f"/console/orders/{order['id']}/resolve", csrf_token=token, comment="")
+    assert empty.status_code == 422
+    done = await admin.post(
+        f"/console/orders/{order['id']}/resolve", csrf_token=token, comment="checked the bill"
+    )
+    assert done.status_code == 303
+    again = await admin.post(
+        f"/console/orders/{order['id']}/resolve", csrf_token=token, comment="x"
+    )
+    assert again.status_code == 409  # nothing left to resolve
+    timeline = (await shop.dossier(order["id"]))["timeline"]
+    resolved = [entry for entry in timeline if entry["type"] == "review.resolved"]
+    assert [entry["detail"]["comment"] for entry in resolved] == ["checked the bill"]
+    assert (await shop.dossier(order["id"]))["order"]["needs_review"] is False
+
+    assert (await admin.post(f"/console/jobs/{job.id}/retry", csrf_token=token)).status_code == 303
+    async with ctx.uow(read_only=True) as uow:
+        healthy = next(
+            j for j in await uow.console.jobs(failing_only=False, limit=50) if j.id != job.id
+        )
+    refused = await admin.post(f"/console/jobs/{healthy.id}/retry", csrf_token=token)
+    assert refused.status_code == 409  # only failing or failed jobs
+    async with ctx.uow(read_only=True) as uow:
+        retried = await uow.session.get(JobRow, job.id)
+        assert retried is not None
+        assert (retried.status, retried.attempts) == ("QUEUED", 0)
+
+    yesterday = (now.astimezone(BEIJING) - timedelta(days=1)).date().isoformat()
+    rerun = await admin.post("/console/reconciliation/rerun", csrf_token=token, date=yesterday)
+    assert rerun.status_code == 303
+    today = now.astimezone(BEIJING).date().isoformat()
+    assert (
+        await admin.post("/console/reconciliation/rerun", csrf_token=token, date=today)
+    ).status_code == 422
+    async with ctx.uow(read_only=True) as uow:
+        assert await uow.jobs.open_for(f"reconcile:{yesterday}") is not None
+    outcomes = {
+        action: [row.outcome for row in await _audit(shop, action)]
+        for action in ("resolve_review", "retry_job", "rerun_reconciliation")
+    }
+    assert outcomes == {
+        "resolve_review": ["COMMENT_REQUIRED", "ok", "NOT_FLAGGED"],
+        "retry_job": ["ok", "NOT_FAILING"],
+        "rerun_reconciliation": ["ok", "INVALID_DATE"],
+    }
+
+
+async def test_crafted_console_input_gets_a_4xx_or_an_empty_page_never_a_5xx(
+    shop: Shop, signed_in: Opener
+) -> None:
+    admin = await signed_in(SANDBOX_OPERATOR, SANDBOX_OPERATOR_PASSWORD)
+    token = await admin.csrf()
+    searches: list[dict[str, str]] = [
+        {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+        {"date_from": "9999-12-31", "date_to": "0001-01-01"},
+        {"date_from": "2026-02-30"},
+        {"amount_min": "999999999.99", "amount_max": "-1"},
+        {"amount_min": "1e9"},
+        {"q": "x" * 128, "status": "NOT_A_STATUS"},
+        {"q": "ord_'; drop table orders; --"},
+    ]
+    for params in searches:
+        for path in ("/console/orders", "/console/orders.csv"):
+            answer = await admin.http.get(f"{shop.api}{path}", params=params)
+            assert answer.status_code in (200, 422), (path, params, answer.status_code)
+    for path, fields in [
+        (f"/console/jobs/{2**63}/retry", {}),
+        ("/console/jobs/0/retry", {}),
+        ("/console/reconciliation/rerun", {"date": "0001-01-01"}),
+        ("/console/reconciliation/rerun", {"date": "not a date"}),
+        ("/console/orders/ord_missing/refund/confirm", {"amount": "1"}),
+        ("/console/orders/ord_missing/refund", {"amount": "1", "idempotency_key": "k"}),
+        ("/console/orders/ord_missing/resolve", {"comment": "c"}),
+    ]:
+        answer = await admin.post(path, csrf_token=token, **fields)
+        assert 400 <= answer.status_code < 500, (path, answer.status_code, answer.text[:200])
+    for path in ("/console/reconciliation/0001-01-01", "/console/orders/ord_missing"):
+        assert (await admin.http.get(f"{shop.api}{path}")).status_code == 404

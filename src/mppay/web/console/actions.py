@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from mppay.domain.operators import may, parse_yuan, refund_decision
@@ -171,7 +171,12 @@ async def resolve(request: Request, ctx: Ctx, operator: Operator, order_id: str)
 
 
 @router.post("/jobs/{job_id}/retry")
-async def retry(request: Request, ctx: Ctx, operator: Operator, job_id: int) -> Response:
+async def retry(
+    request: Request,
+    ctx: Ctx,
+    operator: Operator,
+    job_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> Response:
     await posted(request, operator)
     if not may(operator.role, "retry_job"):
         return await _forbidden(request, operator, "retry_job", str(job_id))

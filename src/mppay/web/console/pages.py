@@ -4,7 +4,7 @@ one template; none changes anything."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -51,7 +51,12 @@ def _day(text: str | None, *, end: bool) -> datetime | None:
         if day == date.max:
             return None
         day += timedelta(days=1)
-    return datetime.combine(day, time(0), BEIJING)
+    moment = datetime.combine(day, time(0), BEIJING)
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in Beijing is before the first UTC instant: no bound
+        return None
+    return moment
 
 
 def _amount(text: str | None) -> int | None:
