@@ -27,6 +27,7 @@ from mppay.adapters.wechatpay_v3 import WeChatPayV3Gateway
 from mppay.domain.catalog import Catalog
 from mppay.jobs.worker import Worker
 from mppay.settings import Settings, SettingsError, read_pem_or_path
+from mppay.shipping_wiring import shipping_setup
 from mppay.store.db import create_engine
 from mppay.store.migrate import upgrade_to_head_async
 from mppay.store.uow import UnitOfWorkFactory
@@ -219,6 +220,7 @@ async def build_service(
 
     engine = create_engine(settings.database_url)
     closers.append(engine.dispose)
+    shipping = shipping_setup(settings, clock=clock, transport=transport, closers=closers)
     ctx = ServiceContext(
         uow=UnitOfWorkFactory(engine),
         gateways=gateways,
@@ -238,6 +240,7 @@ async def build_service(
             rejected_notifications=timedelta(days=settings.retention_rejected_notification_days),
             finished_jobs=timedelta(days=settings.retention_finished_job_days),
         ),
+        shipping=shipping,
     )
     service_holder: list[Service] = []
 

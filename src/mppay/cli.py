@@ -253,5 +253,14 @@ def _operators_app() -> typer.Typer:
 app.add_typer(_operators_app(), name="operators")
 
 
+def _shipping_app() -> typer.Typer:
+    from mppay.shipping_cli import app as shipping
+
+    return shipping
+
+
+app.add_typer(_shipping_app(), name="shipping")
+
+
 def main() -> None:
     app()

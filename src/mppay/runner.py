@@ -8,8 +8,10 @@ WeChat base URLs at the emulator and its notify URLs at the service, and keeps i
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ import uvicorn
 from mppay.bootstrap import Service, Starter, build_service
 from mppay.emulator import Emulator
 from mppay.emulator import create_app as create_emulator_app
+from mppay.emulator.shipping_http import configure_shipping
 from mppay.jobs.runtime import certificate_refresher, in_process_worker
 from mppay.settings import SANDBOX_ADMIN_TOKEN, Settings
 from mppay.web.console import enable_sandbox as enable_sandbox_console
@@ -62,6 +65,24 @@ def sandbox_merchant(emulator: Emulator) -> dict[str, Any]:
     return existing[0] if existing else emulator.create_merchant(key_mode="public_key")
 
 
+def provision_message_push(emulator: Emulator, mchid: str, service_url: str) -> dict[str, Any]:
+    """Point the sandbox merchant's message push at this service (safe mode), keeping the
+    Token and EncodingAESKey it already has (they live in the emulator's state file)."""
+    current = emulator.state.merchants[mchid]
+    token = current.push_token or secrets.token_urlsafe(24)
+    aes_key = current.push_aes_key or base64.b64encode(secrets.token_bytes(32)).decode()[:43]
+    return configure_shipping(
+        emulator,
+        mchid,
+        {
+            "push_url": f"{service_url}/wechat/message-push",
+            "push_token": token,
+            "push_aes_key": aes_key,
+            "push_mode": "safe",
+        },
+    )
+
+
 def sandbox_settings(
     settings: Settings,
     merchant: dict[str, Any],
@@ -86,6 +107,8 @@ def sandbox_settings(
             "api_v2_key": merchant["api_v2_key"],
             "wechatpay_public_key": merchant["wechatpay_public_key_pem"],
             "wechatpay_public_key_id": merchant["wechatpay_public_key_id"],
+            "message_push_token": merchant.get("push_token"),
+            "message_push_aes_key": merchant.get("push_aes_key"),
             "wechatpay_base_url": emulator_url,
             "wechat_api_base_url": emulator_url,
             "notify_base_url": service_url,
@@ -171,7 +194,8 @@ async def start_stack(
             public_base_url=emulator_url,
             **(emulator_options or {}),
         )
-        merchant = sandbox_merchant(emulator)
+        merchant = {**sandbox_merchant(emulator)}
+        merchant.update(provision_message_push(emulator, merchant["mchid"], service_url))
         settings = sandbox_settings(
             settings, merchant, emulator_url=emulator_url, service_url=service_url, state_dir=folder
         )

@@ -144,6 +144,14 @@ class Settings(BaseSettings):
     console_session_hours: float = Field(default=12.0, gt=0, le=7 * 24)
     console_sign_in_rate_per_minute: float = Field(default=10.0, gt=0)
     console_sign_in_burst: int = Field(default=5, ge=1)
+    # Shipping information (README "Shipping information"): the Mini Program message-push
+    # Token and EncodingAESKey (safe mode), the first wait after WeChat's 10060001 or a
+    # time-out (doubling), and when an unshipped paid order raises an alert.
+    shipping_enabled: bool = True
+    message_push_token: str | None = Field(default=None, repr=False)
+    message_push_aes_key: str | None = Field(default=None, repr=False)
+    shipping_retry_seconds: float = Field(default=30.0, gt=0, le=3600)
+    shipping_alert_after_hours: float = Field(default=48.0, gt=0)
 
     @field_validator("wechatpay_base_url", "wechat_api_base_url", "notify_base_url")
     @classmethod

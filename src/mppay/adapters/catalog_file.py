@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from mppay.domain.catalog import Catalog, Product
+from mppay.domain.shipping import ShippingKind
 
 __all__ = ["CatalogFileError", "load_catalog", "load_demo_catalog"]
 
@@ -34,6 +35,11 @@ def _parse(text: str, origin: str) -> Catalog:
             raise CatalogFileError(
                 f"{origin}: product #{index}: price_fen must be an integer number of fen"
             )
+        shipping = item.get("shipping", ShippingKind.PHYSICAL.value)
+        if shipping not in {kind.value for kind in ShippingKind}:
+            raise CatalogFileError(
+                f"{origin}: product #{index}: shipping must be physical or virtual"
+            )
         try:
             products.append(
                 Product(
@@ -41,6 +47,7 @@ def _parse(text: str, origin: str) -> Catalog:
                     name=str(item["name"]),
                     description=str(item.get("description", "")),
                     price_fen=price,
+                    shipping=ShippingKind(shipping),
                 )
             )
         except (KeyError, ValueError) as exc:

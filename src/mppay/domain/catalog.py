@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .money import line_total_fen, order_total_fen
+from .shipping import ShippingKind
 
 __all__ = [
     "Catalog",
@@ -23,6 +24,9 @@ class Product:
     name: str
     description: str
     price_fen: int
+    # What shipping an order of it needs: virtual goods are uploaded as logistics_type 3
+    # right after payment, physical ones wait for the operator's tracking numbers.
+    shipping: ShippingKind = ShippingKind.PHYSICAL
 
     def __post_init__(self) -> None:
         if not self.id or not self.name:

@@ -36,7 +36,7 @@ from .wire import json_response, read_body, route_path
 if TYPE_CHECKING:
     from .emulator import Emulator
 
-__all__ = ["shipping_routes"]
+__all__ = ["configure_shipping", "shipping_routes"]
 
 _DELIVERY_COMPANIES = [
     ("SF", "顺丰速运"),
@@ -242,6 +242,18 @@ def shipping_routes(emu: Emulator) -> list[Route]:
         *(api(path, handler) for path, handler in routes),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in sandbox),
     ]
+
+
+def configure_shipping(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``PUT /sandbox/merchants/{mchid}/shipping`` in-process; ValueError / LookupError."""
+    merchant = emu.state.merchants.get(mchid)
+    if merchant is None:
+        raise LookupError(f"no merchant {mchid}")
+    problem = _configure(merchant, body)
+    if problem:
+        raise ValueError(problem)
+    emu.touch()
+    return _shipping_config(merchant)
 
 
 def _configure(merchant: Merchant, body: dict[str, Any]) -> str | None:

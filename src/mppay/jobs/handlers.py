@@ -9,12 +9,15 @@
   watched at the steady interval and is flagged for a human.
 - ``reconcile``: reconcile one bill date.
 - ``retention``: trim what has outlived its retention window; reschedules itself.
+- ``shipping.start`` / ``shipping.upload`` / ``shipping.watch``: shipping information (see
+  ``mppay.usecases.shipping``): create the shipment (virtual goods upload at once), upload
+  with back-off on 10060001 and time-outs, alert on shipments waiting too long.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from mppay.domain.events import OrderEventType
 from mppay.domain.states import OrderStatus, RefundStatus
@@ -27,6 +30,8 @@ from mppay.usecases.errors import Conflict
 from mppay.usecases.reconciliation import reconcile
 from mppay.usecases.refunds import sync_refund
 from mppay.usecases.retention import next_run_after, trim_expired
+from mppay.usecases.shipping import START_SHIPPING, UPLOAD_SHIPMENT, start_shipping, upload_shipment
+from mppay.usecases.shipping_events import WATCH_SHIPPING, watch_shipping
 from mppay.usecases.trade_sync import refresh_order
 
 __all__ = ["HANDLERS"]
@@ -91,10 +96,37 @@ async def retention_job(ctx: ServiceContext, job: JobRow) -> Outcome:
     return Reschedule(ctx.clock.now() + next_run_after(report, ctx.retention))
 
 
+async def start_shipping_job(ctx: ServiceContext, job: JobRow) -> Outcome:
+    if ctx.shipping is not None:
+        await start_shipping(ctx, str(job.payload["order_id"]))
+    return Done()
+
+
+async def upload_shipment_job(ctx: ServiceContext, job: JobRow) -> Outcome:
+    if ctx.shipping is None:
+        return Done()
+    step = int(job.payload.get("step", 0))
+    request_id = int(job.payload["request_id"])
+    wait = await upload_shipment(ctx, request_id, step)
+    if wait is None:
+        return Done()
+    return Reschedule(ctx.clock.now() + wait, {"request_id": request_id, "step": step + 1})
+
+
+async def watch_shipping_job(ctx: ServiceContext, job: JobRow) -> Outcome:
+    if ctx.shipping is None:
+        return Done()
+    await watch_shipping(ctx)
+    return Reschedule(ctx.clock.now() + timedelta(seconds=ctx.shipping.watch_every_seconds))
+
+
 HANDLERS: dict[str, Handler] = {
     followups.SYNC_ORDER: sync_order,
     followups.EXPIRE_ORDER: expire_order,
     followups.SYNC_REFUND: sync_refund_job,
     followups.RECONCILE: reconcile_job,
     followups.RETENTION: retention_job,
+    START_SHIPPING: start_shipping_job,
+    UPLOAD_SHIPMENT: upload_shipment_job,
+    WATCH_SHIPPING: watch_shipping_job,
 }

@@ -16,6 +16,7 @@ from mppay.jobs.handlers import HANDLERS
 from mppay.jobs.worker import Worker
 from mppay.usecases.context import ServiceContext
 from mppay.usecases.followups import RECONCILE, enqueue_retention
+from mppay.usecases.shipping_events import enqueue_watch
 
 if TYPE_CHECKING:
     from mppay.bootstrap import Service
@@ -96,6 +97,8 @@ async def enqueue_scheduled_work(ctx: ServiceContext) -> None:
     now = ctx.clock.now()
     async with ctx.uow() as uow:
         await enqueue_retention(uow, now)
+        if ctx.shipping is not None:
+            await enqueue_watch(uow, now)
         await uow.commit()
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "DiscrepancyRow",
     "IdempotencyKeyRow",
     "JobRow",
+    "MessagePushRow",
     "NotificationRow",
     "OperatorAuditRow",
     "OperatorRow",
@@ -44,6 +45,8 @@ __all__ = [
     "RefundIdempotencyKeyRow",
     "RefundRow",
     "SessionRow",
+    "ShipmentRequestRow",
+    "ShipmentRow",
     "UTCDateTime",
     "UserRow",
 ]
@@ -383,3 +386,67 @@ class OperatorAuditRow(Base):
     outcome: Mapped[str] = mapped_column(String(40))
     client_ip: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]]
+
+
+class ShipmentRow(Base):
+    """Shipping information of one paid order (发货信息管理); see ``mppay.domain.shipping``."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (Index("ix_shipments_state_created_at", "state", "created_at"),)
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))  # physical | virtual
+    logistics_type: Mapped[int | None] = mapped_column(Integer)
+    # What WeChat holds: the packages of the accepted uploads ({"packages": [...]}).
+    packages: Mapped[dict[str, Any]]
+    # Completing uploads asked for (the upload and its one correction): the guard of the
+    # "one update per payment" rule, moved by a conditional UPDATE.
+    requested: Mapped[int] = mapped_column(Integer, default=0)
+    uploads: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    uploaded_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    settled_at: Mapped[datetime | None]
+    alerted_at: Mapped[datetime | None]
+
+
+class ShipmentRequestRow(Base):
+    """One upload asked for (operator, correction or automatic), run by a ``shipping.upload`` job.
+
+    ``upload_time`` is fixed when asked, so a retry after an unknown outcome sends the same one.
+    """
+
+    __tablename__ = "shipment_requests"
+    __table_args__ = (UniqueConstraint("order_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # ship | correct | auto
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    plan: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(12))  # QUEUED | UPLOADED | REFUSED
+    upload_time: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class MessagePushRow(Base):
+    """A verified Mini Program message push, stored once (unique ``dedupe_key``)."""
+
+    __tablename__ = "message_pushes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    transaction_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    received_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(24))
+    body: Mapped[str] = mapped_column(Text)

@@ -15,6 +15,7 @@ from mppay.usecases.ports import Clock, LoginGateway, PaymentGateway
 from mppay.usecases.rejection_log import RejectionLog
 from mppay.usecases.retention_policy import RetentionPolicy
 from mppay.usecases.session_cache import SessionCache
+from mppay.usecases.shipping_ports import ShippingSetup
 from mppay.usecases.single_flight import SingleFlight
 
 __all__ = ["ServiceContext"]
@@ -49,6 +50,8 @@ class ServiceContext:
     sessions: SessionCache = field(default_factory=SessionCache)
     # How long sessions, idempotency keys, rejected notifications and finished jobs are kept.
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    # Shipping information (发货信息管理); None when the Mini Program API is not configured.
+    shipping: ShippingSetup | None = None
 
     @property
     def gateway(self) -> PaymentGateway:

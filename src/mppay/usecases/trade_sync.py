@@ -21,6 +21,7 @@ from mppay.store.uow import UnitOfWork
 from mppay.usecases.context import ServiceContext
 from mppay.usecases.errors import NotFound, UpstreamUnavailable
 from mppay.usecases.ports import OutcomeUnknown, Refused
+from mppay.usecases.shipping import enqueue_start_shipping
 
 __all__ = ["TradeApplyResult", "apply_trade_snapshot", "refresh_order"]
 
@@ -141,6 +142,9 @@ async def _apply_paid(
             "success_time": snapshot.success_time.isoformat() if snapshot.success_time else None,
         }
         await uow.events.append(order.id, OrderEventType.PAID, at=now, source=source, detail=detail)
+        if ctx.shipping is not None:
+            # The shipping outbox row, in the PAID transition's transaction (发货信息管理).
+            await enqueue_start_shipping(uow, order.id, now)
         if was_closed:
             # WeChat's word wins over our close: the money was taken, so record it and tell a human.
             await uow.orders.flag_for_review(

@@ -17,7 +17,7 @@ from mppay.web.metrics import Metrics
 from mppay.web.nul_guard import NulGuardMiddleware
 from mppay.web.rate_limit import TokenBuckets, install_login_rate_limit
 from mppay.web.request_context import RequestIdMiddleware
-from mppay.web.routes import admin, api, notify, ops
+from mppay.web.routes import admin, api, notify, ops, shipping
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -61,6 +61,9 @@ def create_app(
     app.include_router(notify.router)
     app.include_router(admin.router)
     app.include_router(ops.router)
+    app.include_router(shipping.admin_router)
+    app.include_router(shipping.user_router)
+    app.include_router(shipping.push_router)
     install_console(app, ctx, console or ConsoleConfig())
     # Added innermost first; a request passes RequestId -> InternalError -> NulGuard -> BodyLimit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)

@@ -34,6 +34,12 @@ class Metrics:
         self._counting = asyncio.Lock()
         self.registry = CollectorRegistry()
         self.orders = Gauge("mppay_orders", "Orders by status", ["status"], registry=self.registry)
+        self.shipments = Gauge(
+            "mppay_shipments",
+            "Shipments (发货信息) by state; SETTLED = money released by WeChat",
+            ["state"],
+            registry=self.registry,
+        )
         self.notifications = Counter(
             "mppay_notifications_total",
             "Notifications received, by channel and outcome",
@@ -65,6 +71,10 @@ class Metrics:
     def set_order_counts(self, counts: dict[str, int]) -> None:
         for status in ("PENDING", "PAID", "CLOSED", "PARTIALLY_REFUNDED", "REFUNDED"):
             self.orders.labels(status).set(counts.get(status, 0))
+
+    def set_shipment_counts(self, counts: dict[str, int]) -> None:
+        for state in ("NOT_REQUIRED", "PENDING_UPLOAD", "UPLOADED", "CONFIRMED", "SETTLED"):
+            self.shipments.labels(state).set(counts.get(state, 0))
 
     async def refresh_order_counts(self, count: Callable[[], Awaitable[dict[str, int]]]) -> None:
         """Set the order gauges from ``count()`` unless they are younger than the TTL.

@@ -96,6 +96,21 @@ class OrderItemPublic(_FromRow):
     line_total_fen: int
 
 
+class TrackingPublic(BaseModel):
+    express_company: str | None
+    tracking_no: str | None
+
+
+class ShippingPublic(BaseModel):
+    """Shipping information of a paid order (发货信息管理); the server's word, not WeChat's UI."""
+
+    state: str = Field(description="NOT_REQUIRED, PENDING_UPLOAD, UPLOADED, CONFIRMED or SETTLED")
+    logistics_type: int | None = Field(
+        description="1 express, 2 local delivery, 3 virtual goods, 4 self pick-up; null before"
+    )
+    tracking: list[TrackingPublic]
+
+
 class OrderPublic(_FromRow):
     id: str
     out_trade_no: str
@@ -108,6 +123,9 @@ class OrderPublic(_FromRow):
     transaction_id: str | None
     refunded_fen: int
     expires_at: datetime
+    shipping: ShippingPublic | None = Field(
+        default=None, description="paid orders: their shipping (GET /api/orders/{id} only)"
+    )
 
 
 class OrderPage(BaseModel):

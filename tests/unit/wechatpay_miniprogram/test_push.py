@@ -75,7 +75,14 @@ def test_a_plain_json_push_is_read_when_signed() -> None:
         2,
         True,
     )
-    assert message.dedupe_key == "o_system:1772330400:trade_manage_order_settlement:4200000001"
+    assert message.dedupe_key.startswith(
+        "o_system:1772330400:trade_manage_order_settlement:4200000001:"
+    )
+    again = MessagePushVerifier(TOKEN).open(signed_query(), json.dumps(SETTLEMENT).encode())
+    assert again.dedupe_key == message.dedupe_key
+    shipped = {**SETTLEMENT, "settlement_time": None}
+    other = MessagePushVerifier(TOKEN).open(signed_query(), json.dumps(shipped).encode())
+    assert other.dedupe_key != message.dedupe_key
 
 
 def test_a_safe_mode_json_push_is_verified_then_decrypted() -> None:

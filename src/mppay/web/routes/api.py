@@ -10,6 +10,7 @@ from mppay.domain.catalog import RequestedLine
 from mppay.usecases import closing, login, orders, payments
 from mppay.web.deps import BearerToken, Ctx, CurrentUser
 from mppay.web.rate_limit import LoginRateLimit
+from mppay.web.routes.shipping import with_shipping
 from mppay.web.schemas import (
     ErrorBody,
     LoginRequest,
@@ -101,7 +102,9 @@ async def get_order(
     order_id: str, ctx: Ctx, user: CurrentUser, refresh: bool = False
 ) -> OrderPublic:
     """One of the caller's orders; ``?refresh=true`` asks WeChat first while it is PENDING."""
-    return OrderPublic.of(await orders.get_user_order(ctx, user, order_id, refresh=refresh))
+    order = await orders.get_user_order(ctx, user, order_id, refresh=refresh)
+    # Paid orders carry their shipping (one primary-key read); unpaid ones cost nothing more.
+    return await with_shipping(ctx, order, OrderPublic.of(order))
 
 
 @router.post("/orders/{order_id}/pay", response_model=PaymentStartResponse)

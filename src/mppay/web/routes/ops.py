@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from mppay.store.repos.shipping import ShippingRepository
 from mppay.web.deps import Ctx, MetricsAuth
 from mppay.web.metrics import Metrics
 from mppay.web.schemas import ErrorBody, Health
@@ -39,6 +40,10 @@ async def metrics(request: Request, ctx: Ctx) -> Response:
 
     async def count_orders() -> dict[str, int]:
         async with ctx.uow(read_only=True) as uow:
+            if ctx.shipping is not None:
+                # Same cadence as the order gauges: one GROUP BY over shipments per TTL.
+                shipments = ShippingRepository(uow.session)
+                registry.set_shipment_counts(await shipments.count_by_state())
             return await uow.orders.count_by_status()
 
     await registry.refresh_order_counts(count_orders)

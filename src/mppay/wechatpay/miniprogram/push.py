@@ -89,9 +89,18 @@ class PushMessage:
 
     @property
     def dedupe_key(self) -> str:
-        """Events carry no MsgId; WeChat's advice is FromUserName + CreateTime (+ the order)."""
+        """The same message delivered again has the same key; two messages never do.
+
+        Events carry no MsgId and WeChat's advice (FromUserName + CreateTime) is not enough:
+        the push at shipping and the one at settlement of an order can share a second. So
+        the key also holds a digest of every field: a retry repeats the message exactly.
+        """
         order = self.text("transaction_id") or ""
-        return f"{self.from_user_name}:{self.create_time}:{self.event}:{order}"
+        canonical = json.dumps(
+            {k: str(v) for k, v in self.fields.items()}, sort_keys=True, ensure_ascii=False
+        )
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
+        return f"{self.from_user_name}:{self.create_time}:{self.event}:{order}:{digest}"
 
     def text(self, name: str) -> str | None:
         value = self.fields.get(name)
