@@ -12,6 +12,9 @@
 //   requestPayment  the emulator's cashier page in an iframe over the phone screen, given the
 //                   params untouched plus appId and the openid of the logged-in user; it posts
 //                   {type:'wx-cashier-result', errMsg} back; ':ok' -> success, else fail.
+//   openBusinessView  businessType 'weappOrderConfirm' only: the buyer confirms receipt in
+//                   WeChat's page; here POST /preview/sandbox/shipping/{transaction_id}/confirm
+//                   (relayed to the emulator, which settles and pushes to the service).
 //   showLoading / showToast (one slot), hideLoading / hideToast, showModal: DOM overlays.
 //   navigateTo / redirectTo / reLaunch / navigateBack: the page stack of preview.js
 //                   (window.mppayHost).
@@ -270,6 +273,25 @@
     })
   })
 
+  // -- openBusinessView (确认收货) -----------------------------------------------------------
+
+  var openBusinessView = promiseCapable('openBusinessView', function (options, done) {
+    var extra = options.extraData || {}
+    record('openBusinessView', { businessType: options.businessType, extraData: extra })
+    if (options.businessType !== 'weappOrderConfirm' || !extra.transaction_id) {
+      done(false, { errMsg: 'openBusinessView:fail invalid businessType or extraData' })
+      return
+    }
+    var url = cfg.confirmReceiptPath + '/' + encodeURIComponent(extra.transaction_id) + '/confirm'
+    fetch(url, { method: 'POST', credentials: 'omit' }).then(function (res) {
+      record('openBusinessView:result', { status: res.status })
+      // WeChat's page opened either way; what happened is for the server to say.
+      done(true, { errMsg: 'openBusinessView:ok', extraData: { status: res.ok ? 'success' : 'fail' } })
+    }, function (err) {
+      done(false, { errMsg: 'openBusinessView:fail ' + ((err && err.message) || err) })
+    })
+  })
+
   // -- loading / toast (one slot) and modal -----------------------------------------------
 
   var slot = { el: null, kind: '', timer: 0 }
@@ -438,6 +460,7 @@
     request: request,
     login: login,
     requestPayment: requestPayment,
+    openBusinessView: openBusinessView,
     showLoading: showLoading,
     hideLoading: hideLoading,
     showToast: showToast,

@@ -8,6 +8,7 @@
 
 const api = require('../utils/request')
 const format = require('../utils/format')
+const shipping = require('./shipping')
 
 const PAY_PARAM_KEYS = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign']
 
@@ -17,7 +18,8 @@ const PAY_PARAM_KEYS = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign
  *   amountFen: number, amountText: string, refundedText: string, createdText: string,
  *   paidText: string, transactionId: string,
  *   items: {key: string, name: string, quantity: number, amountText: string}[],
- *   canCancel: boolean, canPay: boolean, isFinal: boolean}} OrderView
+ *   canCancel: boolean, canPay: boolean, isFinal: boolean,
+ *   shipping: import('./shipping').ShippingView | null}} OrderView
  */
 
 /** @param {string | number} id */
@@ -148,7 +150,8 @@ function toOrderView(order) {
     }),
     canCancel: order.status === 'PENDING',
     canPay: order.status === 'PENDING',
-    isFinal: final
+    isFinal: final,
+    shipping: shipping.toShippingView(order.shipping)
   }
 }
 

@@ -3,6 +3,7 @@
 
 const checkout = require('../../services/checkout')
 const orders = require('../../services/orders')
+const shipping = require('../../services/shipping')
 const ui = require('../../utils/ui')
 
 Page({
@@ -17,6 +18,8 @@ Page({
 
   _orderId: '',
   _busy: false,
+  /** @type {any} the order JSON as the server last sent it */
+  _raw: null,
 
   /** @param {Record<string, string | undefined>} query */
   onLoad(query) {
@@ -29,6 +32,7 @@ Page({
     if (!this.data.order) this.setData({ status: 'loading', errorMessage: '' })
     try {
       const order = await orders.getOrder(this._orderId, { refresh: refresh })
+      this._raw = order
       this.setData({ status: 'ready', order: orders.toOrderView(order), errorMessage: '' })
     } catch (err) {
       this.setData({ status: this.data.order ? 'ready' : 'error', errorMessage: ui.errorText(err) })
@@ -56,6 +60,27 @@ Page({
     } catch (err) {
       await ui.alert('Could not cancel the order', ui.errorText(err))
       await this.load(false)
+    } finally {
+      this._busy = false
+      this.setData({ busy: false })
+    }
+  },
+
+  // Confirm receipt happens in WeChat's own page; afterwards the server's state is shown.
+  async onConfirmReceiptTap() {
+    const order = this.data.order
+    if (this._busy || !order || !order.shipping || !order.shipping.canConfirm || !this._raw) return
+    this._busy = true
+    this.setData({ busy: true })
+    try {
+      const result = await shipping.confirmReceipt(this._raw)
+      const view = shipping.toShippingView(result.shipping)
+      this._raw = Object.assign({}, this._raw, { shipping: result.shipping })
+      this.setData({ 'order.shipping': view })
+      if (!result.opened) ui.toast('Could not open the confirmation')
+      else if (view) ui.toast(view.stateText)
+    } catch (err) {
+      await ui.alert('Could not confirm receipt', ui.errorText(err))
     } finally {
       this._busy = false
       this.setData({ busy: false })

@@ -88,11 +88,17 @@ def shipping_view(order: OrderRow, shipment: ShipmentRow | None) -> dict[str, ob
             if OrderStatus(order.status).is_paid
             else ShippingState.NOT_REQUIRED
         )
-        return {"state": state.value, "logistics_type": None, "tracking": []}
+        return {
+            "state": state.value,
+            "logistics_type": None,
+            "merchant_id": order.mchid,
+            "tracking": [],
+        }
     packages = shipment.packages.get("packages", [])
     return {
         "state": shipment.state,
         "logistics_type": shipment.logistics_type,
+        "merchant_id": order.mchid,
         "tracking": [
             {"express_company": p.get("express_company"), "tracking_no": p.get("tracking_no")}
             for p in packages

@@ -20,6 +20,8 @@ Contract of the routes mounted by :func:`mount_preview` (none is in the OpenAPI 
   sandbox merchant's) to the emulator's ``POST /sandbox/login`` and relays its answer. The
   browser cannot call the emulator itself: it is another origin and sends no CORS headers.
 - ``GET /preview/sandbox/notifications``: the emulator's delivery log, relayed (read-only).
+- ``POST /preview/sandbox/shipping/{transaction_id}/confirm``: the buyer's 确认收货 in WeChat's
+  page (``wx.openBusinessView`` with ``weappOrderConfirm``), relayed to the emulator.
 
 Only an allow-list of files is served: fixed names mapped to fixed paths, plus the regular
 files found by walking ``miniprogram/`` (symlinks are not followed). No part of a request path
@@ -58,6 +60,7 @@ STATIC_FILES = {
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _API_BASE_RE = re.compile(r"""apiBase\s*:\s*['"]([^'"]+)['"]""")
 _EMULATOR_TIMEOUT = httpx.Timeout(10.0)
+_TRANSACTION_ID_RE = re.compile(r"[0-9A-Za-z]{1,32}")
 
 
 def repo_root() -> Path:
@@ -196,6 +199,7 @@ def mount_preview(
                     "cashierPath": "/sandbox/cashier",
                     "loginPath": PREFIX + "/sandbox/login",
                     "deliveriesPath": PREFIX + "/sandbox/notifications",
+                    "confirmReceiptPath": PREFIX + "/sandbox/shipping",
                     "deliveryLogUrl": emulator + "/sandbox/notifications",
                     "faultsUrl": emulator + "/sandbox/faults",
                     "docsPath": "/docs",
@@ -246,6 +250,12 @@ def mount_preview(
             k: v for k, v in request.query_params.items() if k in ("out_trade_no", "event_type")
         }
         return await _relay("GET", emulator + "/sandbox/notifications", params=params)
+
+    @router.post("/sandbox/shipping/{transaction_id}/confirm")
+    async def preview_confirm_receipt(transaction_id: str) -> Response:
+        if not _TRANSACTION_ID_RE.fullmatch(transaction_id):
+            return JSONResponse({"code": "NOT_FOUND", "message": "no such payment"}, 404)
+        return await _relay("POST", f"{emulator}/sandbox/shipping/{transaction_id}/confirm")
 
     app.include_router(router)
 

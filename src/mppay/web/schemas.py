@@ -108,6 +108,7 @@ class ShippingPublic(BaseModel):
     logistics_type: int | None = Field(
         description="1 express, 2 local delivery, 3 virtual goods, 4 self pick-up; null before"
     )
+    merchant_id: str = Field(description="mchid: wx.openBusinessView('weappOrderConfirm') needs it")
     tracking: list[TrackingPublic]
 
 

@@ -48,6 +48,8 @@ function parseUrl(url) {
  * @param {'ok'|'cancel'|'legacy-cancel'|string|function} [opts.pay] the cashier's outcome
  *        ('legacy-cancel' = WeChat <= 6.5.2: only `complete` with 'requestPayment:cancel')
  * @param {function} [opts.onPay] called with the requestPayment options when the user pays
+ * @param {string} [opts.businessView] outcome of wx.openBusinessView ('ok' or an error text)
+ * @param {function} [opts.onBusinessView] called with the openBusinessView options
  * @param {boolean|function} [opts.modalConfirm] what the user taps in showModal (default true)
  * @param {string|null} [opts.loginFail] errMsg to fail wx.login with
  * @param {JSON} [opts.JSON] the JSON of the realm the page runs in (a jsdom window's, so that
@@ -198,6 +200,14 @@ function createFakeWx(opts = {}) {
       if (outcome === 'legacy-cancel') return { ok: false, completeOnly: true, result: { errMsg: 'requestPayment:cancel' } }
       return { ok: false, result: { errMsg: `requestPayment:fail ${outcome}` } }
     })),
+
+    // WeChat's confirm-receipt page: opts.businessView 'ok' (default) | 'fail' | function.
+    openBusinessView: promiseApi('openBusinessView', (options) => {
+      if (typeof opts.onBusinessView === 'function') opts.onBusinessView(options)
+      const outcome = opts.businessView || 'ok'
+      if (outcome === 'ok') return ok('openBusinessView')
+      return { ok: false, result: { errMsg: `openBusinessView:fail ${outcome}` } }
+    }),
 
     showLoading: withSyncEffect((options) => {
       if (options && options.title) loadingVisible = true
