@@ -14,7 +14,9 @@ Program and the operator over real HTTP:
  8. ``GET /api/orders/{id}`` (no refresh: the notification did it) -> PAID;
  9. ``POST /admin/api/orders/{id}/refunds`` for one of the two items -> PROCESSING;
 10. the sandbox clock moves 3 s, WeChat settles the refund and notifies (captured);
-11. ``GET /admin/api/orders/{id}`` -> PARTIALLY_REFUNDED, the refund SUCCESS, and the timeline.
+11. ``GET /admin/api/orders/{id}`` -> PARTIALLY_REFUNDED, the refund SUCCESS;
+then shipping information: ship, upload, the buyer's confirmation, the settlement push
+(``mppay.demo_shipping``), and the order's timeline.
 
 Wire messages are printed abbreviated: tokens and signatures cut, the encrypted notification
 resource shortened. :func:`run_demo` returns True only if every step got what it expected.
@@ -38,6 +40,7 @@ from rich.json import JSON
 from rich.markup import escape
 from rich.table import Table
 
+from mppay.demo_shipping import run_shipping_steps
 from mppay.demo_wire import (
     NotificationTap,
     WireMessage,
@@ -116,9 +119,7 @@ class _Demo:
             self.show_json(abbreviate(body, keep=keep))
 
     def show_notification(self, message: WireMessage) -> None:
-        self.console.print(
-            f"[magenta]⇢ {message.method} {escape(message.path)}[/]  (from WeChat Pay)"
-        )
+        self.console.print(f"[magenta]⇢ {message.method} {escape(message.path)}[/]  (from WeChat)")
         for name in sorted(message.headers):
             if name.lower().startswith("wechatpay-"):
                 self.console.print(
@@ -335,6 +336,12 @@ class _Demo:
         dossier = await self.wait_for("the refund to succeed", settled)
         self.show_request("GET", f"{self.service}/admin/api/orders/{order_id}", admin, None)
         self.show_response(200, dossier["order"], _ORDER_FIELDS)
+
+        await run_shipping_steps(self, order_id, user)
+        dossier = await self.call(
+            "GET", f"{self.service}/admin/api/orders/{order_id}", expect=200, headers=admin,
+            quiet=True,
+        )  # fmt: skip
         self.console.print(_timeline(dossier["timeline"]))
 
 
@@ -411,6 +418,6 @@ async def run_demo(console: Console | None = None) -> bool:
             await stack.service.aclose()
     console.print(
         f"[bold green]✔ every step succeeded[/] in {time.monotonic() - began:.1f} s "
-        "(order paid, notified, partly refunded, refund notified)"
+        "(order paid, notified, partly refunded, refund notified, shipped, settled)"
     )
     return True

@@ -37,7 +37,8 @@ class WireMessage:
 
 
 class NotificationTap:
-    """ASGI middleware recording every request to ``/notify/`` (what WeChat Pay sent) and the
+    """ASGI middleware recording every request to ``/notify/`` (what WeChat Pay sent) and to
+    ``/wechat/message-push`` (the Mini Program's message push), with the
     service's answer, byte for byte, into ``sink``. It changes nothing on the way."""
 
     def __init__(self, app: ASGIApp, sink: list[WireMessage]) -> None:
@@ -45,7 +46,8 @@ class NotificationTap:
         self.sink = sink
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope["path"]).startswith("/notify/"):
+        tapped = ("/notify/", "/wechat/message-push")
+        if scope["type"] != "http" or not str(scope["path"]).startswith(tapped):
             await self.app(scope, receive, send)
             return
         message = WireMessage(

@@ -45,6 +45,9 @@ def test_demo_runs_the_whole_loop_green(api_version: str) -> None:
         '"status": "PARTIALLY_REFUNDED"',
         "Order timeline",
         "refund.succeeded",
+        "/wechat/message-push",
+        '"state": "SETTLED"',
+        "shipping.settled",
     ):
         assert seen in output, f"{seen!r} missing from:\n{output}"
     # wire messages are abbreviated: the paySign (RSA: 344 base64 chars, v2: 64 hex) is cut
