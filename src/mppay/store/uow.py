@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .db import READ_ONLY_OPTION
+from .driver import forget
 from .repos import (
     ConsoleQueries,
     EventRepository,
@@ -58,12 +59,15 @@ class UnitOfWork:
         # close() rolls back whatever was not committed (the connection goes back to the pool
         # with a rollback) and detaches the loaded rows without expiring them, so use cases
         # can return what they read.
+        forget(self.session)
         await self.session.close()
 
     async def commit(self) -> None:
+        forget(self.session)
         await self.session.commit()
 
     async def rollback(self) -> None:
+        forget(self.session)
         await self.session.rollback()
 
 

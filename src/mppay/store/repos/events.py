@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mppay.store.driver import Statement, driver
 from mppay.store.models import OrderEventRow
 
-from ._dialect import core, table
+from ._dialect import table
 
-_INSERT = insert(table(OrderEventRow))
+_INSERT = Statement(insert(table(OrderEventRow)), ("order_id", "at", "type", "source", "detail"))
 
 
 class EventRepository:
@@ -29,7 +30,7 @@ class EventRepository:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Written at once, in the caller's transaction (a Core INSERT, no ORM object)."""
-        await (await core(self._session)).execute(
+        await (await driver(self._session)).execute(
             _INSERT,
             {
                 "order_id": order_id,

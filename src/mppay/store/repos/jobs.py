@@ -14,16 +14,28 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mppay.store.driver import Statement, driver
 from mppay.store.models import JobRow
 
-from ._dialect import core, insert_for, rowcount, supports_row_locks, table
+from ._dialect import insert_for, rowcount, supports_row_locks, table
 
 QUEUED = "QUEUED"
 RUNNING = "RUNNING"
 DONE = "DONE"
 FAILED = "FAILED"
 
-_ENQUEUE: dict[str, Any] = {}
+_ENQUEUE: dict[str, Statement] = {}
+_ENQUEUE_COLUMNS = (
+    "kind",
+    "payload",
+    "dedupe_key",
+    "status",
+    "run_at",
+    "attempts",
+    "max_attempts",
+    "created_at",
+    "updated_at",
+)
 
 
 class JobRepository:
@@ -44,7 +56,7 @@ class JobRepository:
 
         Returns True when a row was written.
         """
-        result = await (await core(self._session)).execute(
+        written = await (await driver(self._session)).execute(
             self._enqueue_statement(),
             {
                 "kind": kind,
@@ -58,15 +70,18 @@ class JobRepository:
                 "updated_at": now,
             },
         )
-        return rowcount(result) > 0
+        return written > 0
 
-    def _enqueue_statement(self) -> Any:
+    def _enqueue_statement(self) -> Statement:
         # Built once per backend. A NULL dedupe_key never conflicts (NULLs are distinct).
         name = self._session.get_bind().dialect.name
         stmt = _ENQUEUE.get(name)
         if stmt is None:
-            stmt = insert_for(self._session, table(JobRow)).on_conflict_do_nothing(
-                index_elements=[JobRow.dedupe_key]
+            stmt = Statement(
+                insert_for(self._session, table(JobRow)).on_conflict_do_nothing(
+                    index_elements=[JobRow.dedupe_key]
+                ),
+                _ENQUEUE_COLUMNS,
             )
             _ENQUEUE[name] = stmt
         return stmt

@@ -7,12 +7,13 @@ from collections import Counter
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mppay.store.driver import Statement, driver
 from mppay.store.models import NotificationRow
 
-from ._dialect import core, table
+from ._dialect import table
 
 _COLUMNS = tuple(column.key for column in table(NotificationRow).columns if column.key != "id")
-_INSERT = insert(table(NotificationRow))
+_INSERT = Statement(insert(table(NotificationRow)), _COLUMNS)
 
 
 class NotificationRepository:
@@ -26,7 +27,7 @@ class NotificationRepository:
 
     async def record(self, row: NotificationRow) -> None:
         """Write ``row`` (a plain object, not added to the session) with one Core INSERT."""
-        await (await core(self._session)).execute(
+        await (await driver(self._session)).execute(
             _INSERT, {key: getattr(row, key) for key in _COLUMNS}
         )
 

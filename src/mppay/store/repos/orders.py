@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only, raiseload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from mppay.store.driver import Statement, driver
 from mppay.store.models import OrderItemRow, OrderRow, PaymentAttemptRow, RefundRow
 from mppay.store.rows import OrderFacts, PayableOrder
 
-from ._dialect import core, plan_each_page, rowcount, supports_row_locks, table
+from ._dialect import plan_each_page, rowcount, supports_row_locks, table
 
 _ORDER_COLUMNS = tuple(column.key for column in table(OrderRow).columns)
 _ITEM_COLUMNS = tuple(
@@ -32,9 +33,8 @@ _FACTS = (
     OrderRow.currency,
     OrderRow.transaction_id,
 )
-# The hot path's statements, built once: each execution then skips building the statement
-# and its cache key (measured: that was a third of SQLAlchemy's share of the profile).
-_COUNT_OPEN = (
+# The hot path's statements, built once and run on the driver (``mppay.store.driver``).
+_COUNT_OPEN = Statement(
     select(func.count())
     .select_from(OrderRow)
     .where(
@@ -44,13 +44,13 @@ _COUNT_OPEN = (
         OrderRow.expires_at > bindparam("now", type_=OrderRow.expires_at.type),
     )
 )
-_SET_FIRST_PREPAY = (
+_SET_FIRST_PREPAY = Statement(
     update(table(OrderRow))
     .where(OrderRow.id == bindparam("order_id"), OrderRow.first_prepay_at.is_(None))
     .values(first_prepay_at=bindparam("at", type_=OrderRow.first_prepay_at.type))
 )
-_STATE_OF = select(OrderRow.status, OrderRow.transaction_id).where(
-    OrderRow.id == bindparam("order_id")
+_STATE_OF = Statement(
+    select(OrderRow.status, OrderRow.transaction_id).where(OrderRow.id == bindparam("order_id"))
 )
 _LATEST_OBTAINED = (
     select(func.max(PaymentAttemptRow.id))
@@ -58,10 +58,11 @@ _LATEST_OBTAINED = (
     .correlate(OrderRow)
     .scalar_subquery()
 )
-_READ_FACTS = select(*_FACTS).where(OrderRow.out_trade_no == bindparam("number"))
-_LOCK_FACTS = _READ_FACTS.with_for_update()
+_FACTS_BY_NUMBER = select(*_FACTS).where(OrderRow.out_trade_no == bindparam("number"))
+_READ_FACTS = Statement(_FACTS_BY_NUMBER)
+_LOCK_FACTS = Statement(_FACTS_BY_NUMBER.with_for_update())
 _LATEST = table(PaymentAttemptRow).alias("latest")
-_PAYABLE = (
+_PAYABLE = Statement(
     select(
         OrderRow.id,
         OrderRow.out_trade_no,
@@ -78,12 +79,58 @@ _PAYABLE = (
     .outerjoin(_LATEST, _LATEST.c.id == _LATEST_OBTAINED)
     .where(OrderRow.id == bindparam("order_id"), OrderRow.user_id == bindparam("user_id"))
 )
-_INSERT_ORDER = insert(table(OrderRow))
-_INSERT_ITEMS = insert(table(OrderItemRow))
-_UPDATE_ATTEMPT = update(table(PaymentAttemptRow)).where(
-    PaymentAttemptRow.id == bindparam("attempt_id")
+_INSERT_ORDER = Statement(insert(table(OrderRow)), _ORDER_COLUMNS)
+_INSERT_ITEMS = Statement(insert(table(OrderItemRow)), ("order_id", *_ITEM_COLUMNS))
+_INSERT_ATTEMPT = Statement(
+    insert(table(PaymentAttemptRow)).returning(PaymentAttemptRow.id),
+    ("order_id", "api_version", "status", "requested_at"),
 )
-_INSERT_ATTEMPT = insert(table(PaymentAttemptRow)).returning(PaymentAttemptRow.id)
+# Statements whose shape follows the call (the SET columns, the allowed source states),
+# each built once per shape.
+_UPDATE_ATTEMPT: dict[tuple[str, ...], Statement] = {}
+_TRANSITION: dict[tuple[tuple[str, ...], tuple[str, ...]], Statement] = {}
+_FLAG_FOR_REVIEW = Statement(
+    update(table(OrderRow))
+    .where(OrderRow.id == bindparam("order_id"))
+    .values(
+        needs_review=True,
+        review_reason=bindparam("reason", type_=OrderRow.review_reason.type),
+        updated_at=bindparam("now", type_=OrderRow.updated_at.type),
+    )
+)
+
+
+def _sets(columns: Any, keys: Sequence[str]) -> dict[str, Any]:
+    """``.values()`` for ``keys``: a bound parameter of the same name and the column's type."""
+    return {key: bindparam(key, type_=columns[key].type) for key in keys}
+
+
+def _status_in(states: Sequence[str]) -> ColumnElement[bool]:
+    # Equalities instead of IN: an IN list is expanded per execution, which the driver's
+    # positional parameters cannot take.
+    return or_(*(OrderRow.status == state for state in states))
+
+
+def _update_attempt(keys: tuple[str, ...]) -> Statement:
+    found = _UPDATE_ATTEMPT.get(keys)
+    if found is None:
+        found = _UPDATE_ATTEMPT[keys] = Statement(
+            update(table(PaymentAttemptRow))
+            .where(PaymentAttemptRow.id == bindparam("attempt_id"))
+            .values(_sets(table(PaymentAttemptRow).c, keys))
+        )
+    return found
+
+
+def _transition(from_states: tuple[str, ...], keys: tuple[str, ...]) -> Statement:
+    found = _TRANSITION.get((from_states, keys))
+    if found is None:
+        found = _TRANSITION[(from_states, keys)] = Statement(
+            update(table(OrderRow))
+            .where(OrderRow.id == bindparam("order_id"), _status_in(from_states))
+            .values(_sets(table(OrderRow).c, ("status", "updated_at", *keys)))
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -116,12 +163,10 @@ class OrderRepository:
 
         ``order`` stays a plain object outside the session (what the caller answers with).
         """
-        connection = await core(self._session)
-        await connection.execute(
-            _INSERT_ORDER, {key: getattr(order, key) for key in _ORDER_COLUMNS}
-        )
+        db = await driver(self._session)
+        await db.execute(_INSERT_ORDER, {key: getattr(order, key) for key in _ORDER_COLUMNS})
         if order.items:
-            await connection.execute(
+            await db.execute_many(
                 _INSERT_ITEMS,
                 [
                     {"order_id": order.id, **{key: getattr(item, key) for key in _ITEM_COLUMNS}}
@@ -131,10 +176,9 @@ class OrderRepository:
 
     async def payable_for_user(self, order_id: str, user_id: int) -> PayableOrder | None:
         """The caller's order with its newest OBTAINED prepay id, in one statement."""
-        connection = await core(self._session)
-        row = (
-            await connection.execute(_PAYABLE, {"order_id": order_id, "user_id": user_id})
-        ).first()
+        row = await (await driver(self._session)).first(
+            _PAYABLE, {"order_id": order_id, "user_id": user_id}
+        )
         return None if row is None else PayableOrder(*row)
 
     async def lock_by_out_trade_no(self, out_trade_no: str) -> OrderFacts | None:
@@ -144,12 +188,13 @@ class OrderRepository:
         ``BEGIN IMMEDIATE`` already holds the database's write lock.
         """
         stmt = _LOCK_FACTS if supports_row_locks(self._session) else _READ_FACTS
-        row = (await (await core(self._session)).execute(stmt, {"number": out_trade_no})).first()
+        row = await (await driver(self._session)).first(stmt, {"number": out_trade_no})
         return None if row is None else OrderFacts(*row)
 
     async def state_of(self, order_id: str) -> tuple[str, str | None]:
         """(status, transaction_id) as the database has them now (a Core read)."""
-        row = (await (await core(self._session)).execute(_STATE_OF, {"order_id": order_id})).one()
+        row = await (await driver(self._session)).first(_STATE_OF, {"order_id": order_id})
+        assert row is not None
         return row[0], row[1]
 
     async def lock_for_refund(self, out_refund_no: str) -> OrderRow | None:
@@ -217,7 +262,7 @@ class OrderRepository:
         Only orders created within ``ttl`` can still be open, which keeps the count on the
         ``(user_id, created_at)`` index however many orders the user has.
         """
-        count = await (await core(self._session)).scalar(
+        count = await (await driver(self._session)).scalar(
             _COUNT_OPEN, {"user_id": user_id, "since": now - ttl, "now": now}
         )
         return int(count or 0)
@@ -258,12 +303,11 @@ class OrderRepository:
         The WHERE clause is the concurrency guard: of two racing writers exactly one sees a
         row count of 1.
         """
-        result = await self._session.execute(
-            update(OrderRow)
-            .where(OrderRow.id == order_id, OrderRow.status.in_(list(from_states)))
-            .values(status=to, updated_at=now, **values)
+        stmt = _transition(tuple(from_states), tuple(values))
+        changed = await (await driver(self._session)).execute(
+            stmt, {"order_id": order_id, "status": to, "updated_at": now, **values}
         )
-        return rowcount(result) > 0
+        return changed > 0
 
     async def reserve_refund(
         self, order_id: str, amount_fen: int, paid_states: Sequence[str], now: datetime
@@ -295,14 +339,12 @@ class OrderRepository:
         )
 
     async def flag_for_review(self, order_id: str, reason: str, now: datetime) -> None:
-        await self._session.execute(
-            update(OrderRow)
-            .where(OrderRow.id == order_id)
-            .values(needs_review=True, review_reason=reason, updated_at=now)
+        await (await driver(self._session)).execute(
+            _FLAG_FOR_REVIEW, {"order_id": order_id, "reason": reason, "now": now}
         )
 
     async def set_first_prepay(self, order_id: str, at: datetime) -> None:
-        await (await core(self._session)).execute(
+        await (await driver(self._session)).execute(
             _SET_FIRST_PREPAY, {"order_id": order_id, "at": at}
         )
 
@@ -367,7 +409,7 @@ class PaymentAttemptRepository:
 
     async def start(self, order_id: str, api_version: str, now: datetime) -> int:
         """A REQUESTED attempt (a Core INSERT ... RETURNING); its id."""
-        attempt_id = await (await core(self._session)).scalar(
+        attempt_id = await (await driver(self._session)).scalar(
             _INSERT_ATTEMPT,
             {
                 "order_id": order_id,
@@ -384,8 +426,8 @@ class PaymentAttemptRepository:
 
     async def update(self, attempt_id: int, /, **values: Any) -> None:
         """Set ``values`` on the attempt (the SET clause follows the keys given)."""
-        await (await core(self._session)).execute(
-            _UPDATE_ATTEMPT, {"attempt_id": attempt_id, **values}
+        await (await driver(self._session)).execute(
+            _update_attempt(tuple(values)), {"attempt_id": attempt_id, **values}
         )
 
     async def latest_obtained(self, order_id: str) -> PaymentAttemptRow | None:
