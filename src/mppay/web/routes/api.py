@@ -10,6 +10,7 @@ from mppay.domain.catalog import RequestedLine
 from mppay.usecases import closing, login, orders, payments
 from mppay.web.deps import BearerToken, Ctx, CurrentUser
 from mppay.web.rate_limit import LoginRateLimit
+from mppay.web.responses import json_response
 from mppay.web.routes.shipping import with_shipping
 from mppay.web.schemas import (
     ErrorBody,
@@ -42,14 +43,14 @@ router = APIRouter(
     dependencies=[LoginRateLimit],
     responses={429: {"model": ErrorBody}},
 )
-async def post_login(body: LoginRequest, ctx: Ctx) -> LoginResponse:
+async def post_login(body: LoginRequest, ctx: Ctx) -> Response:
     """Exchange a ``wx.login`` code for a Bearer token (jscode2session on the server).
 
     Limited per client address (``MPPAY_LOGIN_RATE_PER_MINUTE``, ``MPPAY_LOGIN_RATE_BURST``):
     over it, 429 ``RATE_LIMITED`` with ``Retry-After`` in seconds.
     """
     issued = await login.login(ctx, body.code)
-    return LoginResponse(token=issued.token, expires_at=issued.expires_at)
+    return json_response(LoginResponse(token=issued.token, expires_at=issued.expires_at))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -68,9 +69,8 @@ async def post_order(
     body: OrderCreate,
     ctx: Ctx,
     user: CurrentUser,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> OrderPublic:
+) -> Response:
     """Create an order priced by the server. Any amount sent by the client is ignored.
 
     Same ``Idempotency-Key`` and body: the same order again (``Idempotent-Replayed: true``).
@@ -78,9 +78,11 @@ async def post_order(
     """
     lines = [RequestedLine(item.product_id, item.quantity) for item in body.items]
     created = await orders.create_order(ctx, user, lines, idempotency_key or None)
-    if created.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return OrderPublic.of(created.order)
+    return json_response(
+        OrderPublic.of(created.order),
+        status_code=status.HTTP_201_CREATED,
+        headers={"Idempotent-Replayed": "true"} if created.replayed else None,
+    )
 
 
 @router.get("/orders", response_model=OrderPage)
@@ -98,22 +100,22 @@ async def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderPublic)
-async def get_order(
-    order_id: str, ctx: Ctx, user: CurrentUser, refresh: bool = False
-) -> OrderPublic:
+async def get_order(order_id: str, ctx: Ctx, user: CurrentUser, refresh: bool = False) -> Response:
     """One of the caller's orders; ``?refresh=true`` asks WeChat first while it is PENDING."""
     order = await orders.get_user_order(ctx, user, order_id, refresh=refresh)
     # Paid orders carry their shipping (one primary-key read); unpaid ones cost nothing more.
-    return await with_shipping(ctx, order, OrderPublic.of(order))
+    return json_response(await with_shipping(ctx, order, OrderPublic.of(order)))
 
 
 @router.post("/orders/{order_id}/pay", response_model=PaymentStartResponse)
-async def pay(order_id: str, request: Request, ctx: Ctx, user: CurrentUser) -> PaymentStartResponse:
+async def pay(order_id: str, request: Request, ctx: Ctx, user: CurrentUser) -> Response:
     """Signed parameters for ``wx.requestPayment``; pass ``params`` to it unchanged."""
     client_ip = request.client.host if request.client else "127.0.0.1"
     started = await payments.pay_order(ctx, user, order_id, client_ip=client_ip)
-    return PaymentStartResponse(
-        order_id=started.order_id, params=RequestPaymentParams(**started.params)
+    return json_response(
+        PaymentStartResponse(
+            order_id=started.order_id, params=RequestPaymentParams(**started.params)
+        )
     )
 
 
