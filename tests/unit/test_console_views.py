@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mppay.domain.operators import SessionState, may, parse_yuan, refund_decision, session_state
+from mppay.domain.operators import SessionState, may, refund_decision, session_state
 from mppay.store.models import NotificationRow, OrderEventRow, OrderRow, RefundRow
 from mppay.web.console import views
 from mppay.web.console.auth import safe_next
@@ -58,13 +58,13 @@ def test_times_are_beijing_time_with_the_zone_written_out() -> None:
     ],
 )
 def test_typed_yuan_become_integer_fen(typed: str, fen: int) -> None:
-    assert parse_yuan(typed) == fen
+    assert views.typed_yuan(typed) == fen
 
 
 @pytest.mark.parametrize("typed", ["", "1.234", "-1", "1e3", "abc", "1,000", "0x10", ".5"])
 def test_anything_else_typed_as_yuan_is_refused(typed: str) -> None:
     with pytest.raises(ValueError, match="yuan"):
-        parse_yuan(typed)
+        views.typed_yuan(typed)
 
 
 def test_series_are_dense_and_charts_scale_to_the_peak() -> None:

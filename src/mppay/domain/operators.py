@@ -1,17 +1,14 @@
-"""Rules of the operations console that need no database: roles and what each may do, when a
-sign-in session has run out, and reading an amount an operator typed.
+"""Rules of the operations console that need no database: roles and what each may do, and when
+a sign-in session has run out.
 
 >>> may("support", "refund")
 True
 >>> refund_decision("support", 5_000, support_limit_fen=10_000)
 'allowed'
->>> parse_yuan("12.3")
-1230
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -20,7 +17,6 @@ __all__ = [
     "ROLES",
     "SessionState",
     "may",
-    "parse_yuan",
     "refund_decision",
     "session_state",
 ]
@@ -73,18 +69,3 @@ def session_state(
     if now >= last_seen_at + idle_timeout:
         return SessionState.IDLE
     return SessionState.ACTIVE
-
-
-_YUAN = re.compile(r"(?:¥|￥)?\s*(\d{1,9})(?:\.(\d{1,2}))?")
-
-
-def parse_yuan(text: str) -> int:
-    """An amount typed in yuan (``12``, ``12.3``, ``¥12.30``) as integer fen, never via float.
-
-    Raises ``ValueError`` for anything else (a third decimal, a sign, letters, empty).
-    """
-    match = _YUAN.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"not an amount in yuan with at most two decimals: {text!r}")
-    whole, cents = match.group(1), (match.group(2) or "").ljust(2, "0")
-    return int(whole) * 100 + int(cents)

@@ -16,10 +16,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from mppay.domain.operators import may, parse_yuan, refund_decision
+from mppay.domain.operators import may, refund_decision
 from mppay.usecases import closing, console, refunds
 from mppay.usecases import errors as uc
 from mppay.usecases.admin import get_order_dossier
+from mppay.web.console import views
 from mppay.web.console.core import Operator, Signed, posted, redirect, render, state_of
 from mppay.web.console.pages import order_page
 from mppay.web.deps import Ctx
@@ -57,7 +58,7 @@ async def _forbidden(
 
 def _amount(fields: dict[str, str]) -> int:
     try:
-        return parse_yuan(fields.get("amount", ""))
+        return views.typed_yuan(fields.get("amount", ""))
     except ValueError:
         raise uc.InvalidInput(
             "INVALID_AMOUNT", "the amount is yuan with at most two decimals"

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from mppay.domain.identifiers import BEIJING
-from mppay.domain.operators import may, parse_yuan
+from mppay.domain.operators import may
 from mppay.domain.states import OrderStatus
 from mppay.usecases import admin, console
 from mppay.usecases.errors import InvalidInput, NotFound
@@ -63,7 +63,7 @@ def _amount(text: str | None) -> int | None:
     if not text:
         return None
     try:
-        return parse_yuan(text)
+        return views.typed_yuan(text)
     except ValueError:
         raise InvalidInput("INVALID_AMOUNT", "amounts are yuan with at most two decimals") from None
 

@@ -18,6 +18,7 @@ from mppay.store.models import (
     PaymentAttemptRow,
     RefundRow,
 )
+from mppay.wechatpay import parse_yuan
 
 __all__ = [
     "Chart",
@@ -42,6 +43,16 @@ def fen(amount: int | None, *, sign: bool = False) -> str:
     yuan, cents = divmod(abs(amount), 100)
     prefix = "-" if amount < 0 else ("+" if sign and amount > 0 else "")
     return f"{prefix}¥{yuan:,}.{cents:02d}"
+
+
+def typed_yuan(text: str) -> int:
+    """An amount an operator typed in yuan (``12``, ``12.3``, ``¥12.30``) as integer fen; the
+    library's exact string parser does the arithmetic. ``ValueError`` for anything else,
+    negative amounts included."""
+    amount = parse_yuan(text.strip().lstrip("¥￥").strip())
+    if amount < 0:
+        raise ValueError(f"not a positive amount in yuan: {text!r}")
+    return amount
 
 
 def yuan_input(amount: int) -> str:
