@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, update
 
 from mppay.domain.identifiers import BEIJING
-from mppay.store.models import JobRow, OperatorAuditRow, OperatorSessionRow
+from mppay.store.models import JobRow, OperatorAuditRow, OperatorSessionRow, OrderRow
 from mppay.usecases.operators import SANDBOX_OPERATOR, SANDBOX_OPERATOR_PASSWORD
 from mppay.web.console.core import ConsoleState
 from tests.support.shop import Shop
@@ -269,6 +269,25 @@ async def test_the_csv_export_streams_every_matching_order(shop: Shop, signed_in
     assert {row["amount_yuan"] for row in rows} == {"18.00"}
     assert all(row["created_at_beijing"].endswith("+08:00") for row in rows)
     assert [row.outcome for row in await _audit(shop, "export_orders")] == ["ok"]
+
+
+async def test_the_paid_chart_sums_every_order_of_a_bucket(shop: Shop) -> None:
+    """Two orders paid seconds apart in one hour are one bucket holding both amounts (SQLite
+    once grouped by the fractional bucket: one group per second, the last one winning)."""
+    ctx = shop.stack.service.ctx
+    user = await shop.login()
+    first, second = [await shop.paid_order(user) for _ in range(2)]
+    start = ctx.clock.now() - timedelta(hours=1)
+    async with ctx.uow() as uow:
+        for order, offset in ((first, 60), (second, 125)):
+            await uow.session.execute(
+                update(OrderRow)
+                .where(OrderRow.id == order["id"])
+                .values(paid_at=start + timedelta(seconds=offset))
+            )
+        await uow.commit()
+    async with ctx.uow(read_only=True) as uow:
+        assert await uow.console.paid_by_bucket(start, 3600, 2) == {0: 3600}
 
 
 async def test_the_published_password_opens_nothing_outside_the_sandbox_and_guessing_is_limited(

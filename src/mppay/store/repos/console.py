@@ -189,9 +189,11 @@ class ConsoleQueries:
                 func.floor((epoch - int(start.timestamp())) / seconds), Integer
             )
         else:
-            # SQLite stores the naive UTC text; strftime('%s') reads it as UTC.
+            # SQLite stores the naive UTC text; strftime('%s') reads it as UTC. `//`: SQLAlchemy
+            # 2 compiles `/` as true division (`/ (3600 + 0.0)`), which would group by the
+            # fractional value, one group per second, each overwriting the last in the dict.
             epoch = cast(func.strftime("%s", OrderRow.paid_at), Integer)
-            index = (epoch - int(start.timestamp())) / seconds
+            index = (epoch - int(start.timestamp())) // seconds
         rows = await self._session.execute(
             select(index.label("bucket"), func.sum(OrderRow.amount_total_fen))
             .where(
