@@ -30,8 +30,9 @@ $(NODE_STAMP): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
+# `make run RUN_ARGS='--port 8001 --emulator-port 8091'` when 8000/8090 are taken.
 run: $(STAMP) $(NODE_STAMP)
-	$(BIN)/mppay serve --sandbox
+	$(BIN)/mppay serve --sandbox $(RUN_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
