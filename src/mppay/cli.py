@@ -76,7 +76,7 @@ def serve(
         typer.Option(help="Write the URLs as JSON to this file once serving (scripts, tests)."),
     ] = None,
 ) -> None:
-    """Start the payment service (the README's `make run`)."""
+    """Start the payment service (`make run` runs `mppay serve --sandbox`)."""
     from mppay.logs import configure_logging
     from mppay.serve import (
         check_workers,
@@ -140,7 +140,7 @@ def serve(
 def worker_command(
     once: Annotated[bool, typer.Option(help="Run the jobs that are due now, then exit.")] = False,
 ) -> None:
-    """Run background jobs: order sync, expiry, refund sync, daily reconciliation."""
+    """Run background jobs: order sync, expiry, refund sync, reconciliation, shipping, retention."""
     from mppay.logs import configure_logging
     from mppay.serve import run_worker
     from mppay.settings import Settings, SettingsError
