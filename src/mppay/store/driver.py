@@ -138,11 +138,8 @@ class Driver:
 
     async def execute_many(self, statement: Statement, params: Sequence[Mapping[str, Any]]) -> None:
         compiled = statement.compiled(self._dialect)
-        rows = [compiled.args(one) for one in params]
-        if self._postgres:
-            await self._connection.executemany(compiled.sql, rows)
-        else:
-            await self._connection.executemany(compiled.sql, rows)
+        # asyncpg and aiosqlite both name it executemany(sql, rows).
+        await self._connection.executemany(compiled.sql, [compiled.args(one) for one in params])
 
 
 async def driver(session: AsyncSession) -> Driver:
