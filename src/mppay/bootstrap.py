@@ -160,11 +160,16 @@ async def build_service(
     settings: Settings,
     *,
     clock: Clock | None = None,
+    business_clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     migrate: bool = True,
     starters: list[Starter] | None = None,
 ) -> Service:
-    """Wire the service from ``settings``. ``transport`` replaces the network (tests)."""
+    """Wire the service from ``settings``. ``transport`` replaces the network (tests).
+
+    ``clock`` signs and verifies (wall time); ``business_clock`` (default: ``clock``) is the
+    use cases' time: the sandbox passes the emulator's movable clock here.
+    """
     clock = clock or SystemClock()
     config = merchant_config(settings)
     timeout = httpx.Timeout(
@@ -227,7 +232,7 @@ async def build_service(
         active_version=settings.api_version,
         login=InstrumentedLogin(WeChatLoginGateway(login_client), metrics),
         catalog=_catalog(settings),
-        clock=clock,
+        clock=business_clock or clock,
         notify_base_url=settings.notify_base_url or "http://127.0.0.1:8000",
         order_ttl=timedelta(seconds=settings.order_ttl_seconds),
         session_ttl=timedelta(seconds=settings.session_ttl_seconds),

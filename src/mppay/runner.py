@@ -25,6 +25,7 @@ from mppay.emulator import Emulator
 from mppay.emulator import create_app as create_emulator_app
 from mppay.emulator.shipping_http import configure_shipping
 from mppay.jobs.runtime import certificate_refresher, in_process_worker
+from mppay.sandbox_clock import LinkedClock, ServiceClock, follow_clock
 from mppay.settings import SANDBOX_ADMIN_TOKEN, Settings
 from mppay.web.console import enable_sandbox as enable_sandbox_console
 from mppay.web.preview import mount_preview
@@ -192,7 +193,7 @@ async def start_stack(
         emulator = Emulator(
             state_file=folder / "emulator.json",
             public_base_url=emulator_url,
-            **(emulator_options or {}),
+            **{"clock": LinkedClock(), **(emulator_options or {})},
         )
         merchant = {**sandbox_merchant(emulator)}
         merchant.update(provision_message_push(emulator, merchant["mchid"], service_url))
@@ -205,7 +206,12 @@ async def start_stack(
     starters: list[Starter] = [certificate_refresher]
     if jobs_in_process(settings, sandbox=sandbox, run_worker=run_worker):
         starters.append(in_process_worker)
-    service = await build_service(settings, starters=starters)
+    # One clock in the sandbox: the service reads the emulator's (see mppay.sandbox_clock).
+    linked = emulator.clock if emulator is not None else None
+    business_clock = ServiceClock(linked) if isinstance(linked, LinkedClock) else None
+    service = await build_service(settings, business_clock=business_clock, starters=starters)
+    if isinstance(linked, LinkedClock):
+        follow_clock(linked, service)
     if emulator_url is not None:
         await enable_sandbox_console(service.app, service.ctx, emulator_url)
     if emulator_url is not None and settings.appid:
