@@ -262,5 +262,18 @@ def _shipping_app() -> typer.Typer:
 app.add_typer(_shipping_app(), name="shipping")
 
 
+def _devtools() -> None:
+    """``clock``, ``listen`` and ``events``: testing an integration against a sandbox."""
+    from mppay.devtools_cli import app as clock
+    from mppay.devtools_cli import events_app, listen
+
+    app.add_typer(clock, name="clock")
+    app.add_typer(events_app, name="events")
+    app.command(name="listen")(listen)
+
+
+_devtools()
+
+
 def main() -> None:
     app()

@@ -17,7 +17,7 @@ from mppay.web.metrics import Metrics
 from mppay.web.nul_guard import NulGuardMiddleware
 from mppay.web.rate_limit import TokenBuckets, install_login_rate_limit
 from mppay.web.request_context import RequestIdMiddleware
-from mppay.web.routes import admin, api, notify, ops, shipping
+from mppay.web.routes import admin, api, devtools, notify, ops, shipping
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -60,6 +60,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(notify.router)
     app.include_router(admin.router)
+    app.include_router(devtools.router)
     app.include_router(ops.router)
     app.include_router(shipping.admin_router)
     app.include_router(shipping.user_router)

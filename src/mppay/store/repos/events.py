@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mppay.store.driver import Statement, driver
@@ -48,3 +48,18 @@ class EventRepository:
             .order_by(OrderEventRow.id)
         )
         return list(rows)
+
+    async def after(self, after_id: int, limit: int) -> list[OrderEventRow]:
+        """Events of every order with an id above ``after_id``, oldest first (the live feed)."""
+        rows = await self._session.scalars(
+            select(OrderEventRow)
+            .where(OrderEventRow.id > after_id)
+            .order_by(OrderEventRow.id)
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def last_id(self) -> int:
+        """The newest event's id (0 when there is none): where a feed starts from now."""
+        newest = await self._session.scalar(select(func.max(OrderEventRow.id)))
+        return int(newest or 0)

@@ -48,3 +48,19 @@ class NotificationRepository:
             select(NotificationRow.outcome, func.count()).group_by(NotificationRow.outcome)
         )
         return Counter({outcome: count for outcome, count in rows})
+
+    async def get(self, row_id: int) -> NotificationRow | None:
+        return await self._session.get(NotificationRow, row_id)
+
+    async def latest_verified(self, notification_id: str) -> NotificationRow | None:
+        """The newest verified row of WeChat's notification ``id`` (a resend's source)."""
+        rows = await self._session.scalars(
+            select(NotificationRow)
+            .where(
+                NotificationRow.notification_id == notification_id,
+                NotificationRow.verified.is_(True),
+            )
+            .order_by(NotificationRow.id.desc())
+            .limit(1)
+        )
+        return rows.first()
