@@ -15,11 +15,13 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 import httpx
 import typer
 
+from mppay.domain.identifiers import BEIJING
 from mppay.settings import SANDBOX_ADMIN_TOKEN
 
 __all__ = ["Listener", "app", "events_app", "listen", "parse_duration"]
@@ -81,7 +83,9 @@ def _show_clocks(http: httpx.Client, emulator_url: str, service_url: str, token:
     service = _get(http, f"{service_url}/admin/api/clock", headers=_admin(token))
     offset = emulator.get("offset_seconds") or 0
     typer.echo(f"emulator  {emulator['now']}  (+{offset:g} s from real time)")
-    typer.echo(f"service   {service['now']}")
+    # Both in Beijing time, as WeChat writes it, so the two lines compare at a glance.
+    service_now = datetime.fromisoformat(service["now"]).astimezone(BEIJING)
+    typer.echo(f"service   {service_now.isoformat(timespec='seconds')}")
 
 
 @app.command()
