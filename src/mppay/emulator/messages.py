@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from . import ids
@@ -67,6 +68,20 @@ def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any
         else:
             merged[key] = value
     return merged
+
+
+def as_paid(order: Order, now: float) -> Order:
+    """``order`` as WeChat would describe it once paid, for a manual ``TRANSACTION.SUCCESS``.
+
+    WeChat only ever sends a success notification for a paid order, so one sent by hand for
+    an order still NOTPAY gets a transaction id, a success time and the payer (the order itself
+    is not changed: a query still answers NOTPAY, exactly like a forged notification would).
+    """
+    if order.transaction_id is not None and order.success_time is not None:
+        return order
+    return replace(
+        order, trade_state="SUCCESS", transaction_id=ids.transaction_id(now), success_time=now
+    )
 
 
 def transaction_json(order: Order, *, for_query: bool) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from . import ids
 from .auth import signature_headers
 from .clock import BusinessClock, format_rfc3339
 from .faults import Faults
-from .messages import acknowledged, attempt_json, build_body
+from .messages import acknowledged, as_paid, attempt_json, build_body
 from .state import Attempt, EmulatorState, Merchant, Order, OutboxEntry, Refund
 
 __all__ = ["ACK_TIMEOUT", "SCHEDULE", "Notifier", "attempt_json"]
@@ -307,6 +307,8 @@ class Notifier:
     ) -> Attempt:
         """Deliver one extra notification now (no faults, no retries): ``/sandbox/.../send``."""
         now = self.clock.now()
+        if event_type == "TRANSACTION.SUCCESS":
+            order = as_paid(order, now)
         body = build_body(
             merchant, event_type, order, refund, api=api, create_time=now, overrides=overrides
         )
@@ -338,3 +340,31 @@ class Notifier:
             scheduled_at=now,
             at=now,
         )
+
+    def drop_pending(self, mchid: str, out_trade_no: str) -> int:
+        """Lose every payment notification still owed for this order, for good (a scenario:
+        WeChat's retries all failed to arrive); how many. Each shows as one dropped attempt."""
+        dropped = 0
+        now = self.clock.now()
+        for entry in self.state.outbox:
+            if (
+                entry.state == "pending"
+                and entry.mchid == mchid
+                and entry.out_trade_no == out_trade_no
+                and entry.out_refund_no is None
+            ):
+                entry.attempts += 1
+                entry.state = "gave_up"
+                self._record(
+                    entry,
+                    attempt=entry.attempts,
+                    kind="delivery",
+                    outcome="dropped",
+                    status=None,
+                    body=b"",
+                    error=None,
+                    scheduled_at=entry.next_due,
+                    at=now,
+                )
+                dropped += 1
+        return dropped

@@ -16,6 +16,7 @@ from .cashier import render_cashier
 from .errors import BodyTooLarge, BusinessError
 from .faults import FaultError
 from .login import LoginError
+from .scenarios import SCENARIOS, ScenarioError, run_scenario
 from .wire import json_response, read_body
 
 if TYPE_CHECKING:
@@ -120,6 +121,8 @@ class Sandbox:
             route("/sandbox/clock", self.clock, ["GET", "POST"]),
             route("/sandbox/refunds/{out_refund_no}/complete", self.complete_refund, ["POST"]),
             route("/sandbox/orders/{out_trade_no}/pay", self.pay, ["POST"]),
+            route("/sandbox/scenarios", self.scenarios, ["GET"]),
+            route("/sandbox/scenarios/{name}", self.scenario, ["POST"]),
         ]
 
     async def create_merchant(self, request: Request) -> Response:
@@ -270,3 +273,18 @@ class Sandbox:
             status = 404 if exc.kind == "ORDER_NOT_FOUND" else 409
             raise SandboxError(status, exc.message, exc.kind) from None
         return json_response(paid)
+
+    async def scenarios(self, request: Request) -> Response:
+        listed = [
+            {"name": s.name, "subject": s.subject, "summary": s.summary} for s in SCENARIOS.values()
+        ]
+        return json_response({"data": listed})
+
+    async def scenario(self, request: Request) -> Response:
+        body = await _json_body(request)
+        try:
+            report = await run_scenario(self.emu, request.path_params["name"], body)
+        except ScenarioError as exc:
+            code = {400: "INVALID_REQUEST", 404: "NOT_FOUND"}.get(exc.status, "CONFLICT")
+            raise SandboxError(exc.status, exc.message, code) from None
+        return json_response(report)

@@ -13,7 +13,17 @@ import httpx
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .flows import advance, attempts, login, new_no, pay_v3, request_payment, v2_pay_params, v2_post
+from .flows import (
+    advance,
+    attempts,
+    login,
+    new_no,
+    pay_v3,
+    prepay,
+    request_payment,
+    v2_pay_params,
+    v2_post,
+)
 from .harness import (
     SLOW,
     NotifyReceiver,
@@ -240,6 +250,71 @@ def test_sandbox_send_delivers_one_correctly_signed_notification_with_overridden
     assert v3.post("/sandbox/notifications/send", json=bad).status_code == 400
     unknown = {"mchid": "1", "event_type": "TRANSACTION.SUCCESS", "out_trade_no": out_trade_no}
     assert v3.post("/sandbox/notifications/send", json=unknown).status_code == 404
+
+
+def test_sandbox_send_of_a_success_for_an_unpaid_order_is_a_complete_paid_transaction(
+    v3: httpx.Client, merchant: dict[str, Any], receiver: Receiver
+) -> None:
+    notify, base = receiver
+    openid = login(v3, merchant)
+    out_trade_no, _ = prepay(v3, merchant, openid)
+    sent = v3.post(
+        "/sandbox/notifications/send",
+        json={
+            "mchid": merchant["mchid"],
+            "out_trade_no": out_trade_no,
+            "event_type": "TRANSACTION.SUCCESS",
+            "url": f"{base}/v3/unpaid",
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    [received] = notify.of("/v3/unpaid")
+    _, resource = decrypt(received.body, merchant["api_v3_key"])
+    assert resource["trade_state"] == "SUCCESS"
+    assert resource["transaction_id"].startswith("4200")
+    assert resource["success_time"].startswith("20")
+    assert resource["payer"] == {"openid": openid}
+    assert resource["amount"]["total"] == resource["amount"]["payer_total"] == 100
+    # The order itself is untouched: WeChat's query still says it is not paid.
+    query = v3.get(
+        f"/v3/pay/transactions/out-trade-no/{out_trade_no}", params={"mchid": merchant["mchid"]}
+    )
+    assert query.json()["trade_state"] == "NOTPAY"
+
+
+def test_sandbox_send_of_a_v2_success_for_an_unpaid_order_has_a_transaction_and_time_end(
+    http: httpx.Client, merchant: dict[str, Any], receiver: Receiver
+) -> None:
+    notify, base = receiver
+    openid = login(http, merchant)
+    out_trade_no = new_no("V")
+    params = {
+        "body": "v2未支付",
+        "out_trade_no": out_trade_no,
+        "total_fee": "88",
+        "spbill_create_ip": "127.0.0.1",
+        "notify_url": f"{base}/v2/unpaid",
+        "trade_type": "JSAPI",
+        "openid": openid,
+    }
+    assert parse_v2(v2_post(http, "/pay/unifiedorder", merchant, params).content)["prepay_id"]
+    sent = http.post(
+        "/sandbox/notifications/send",
+        json={
+            "mchid": merchant["mchid"],
+            "out_trade_no": out_trade_no,
+            "event_type": "TRANSACTION.SUCCESS",
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    [received] = notify.of("/v2/unpaid")
+    fields = parse_v2(received.body)
+    assert v2_verify(fields, merchant["api_v2_key"])
+    assert fields["transaction_id"].startswith("4200")
+    assert fields["time_end"] != "19700101080000"
+    assert fields["time_end"].startswith("20")
+    assert fields["openid"] == openid
+    assert fields["total_fee"] == fields["cash_fee"] == "88"
 
 
 def _v2_order(http: httpx.Client, merchant: dict[str, Any], notify_url: str, sign_type: str) -> str:

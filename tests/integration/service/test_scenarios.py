@@ -1,0 +1,147 @@
+"""Named scenarios (``POST /sandbox/scenarios/{name}``) through the real sandbox stack: each one
+leaves the service in the state the README's scenario table documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.shop import Shop, User
+
+
+async def _pending(shop: Shop) -> tuple[User, dict[str, Any]]:
+    user = await shop.login()
+    order = await shop.create_order(user)
+    await shop.pay(user, order["id"])
+    return user, order
+
+
+async def _trigger(shop: Shop, name: str, **subject: str) -> dict[str, Any]:
+    response = await shop.http.post(
+        f"{shop.emu}/sandbox/scenarios/{name}", json={"mchid": shop.mchid, **subject}
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _types(dossier: dict[str, Any]) -> list[str]:
+    return [entry["type"] for entry in dossier["timeline"]]
+
+
+async def test_a_success_notification_overriding_only_the_amount_is_an_amount_mismatch(
+    shop: Shop,
+) -> None:
+    _user, order = await _pending(shop)
+    response = await shop.http.post(
+        f"{shop.emu}/sandbox/notifications/send",
+        json={
+            "mchid": shop.mchid,
+            "out_trade_no": order["out_trade_no"],
+            "event_type": "TRANSACTION.SUCCESS",
+            "resource_overrides": {"amount": {"total": 1}},
+        },
+    )
+    assert response.status_code == 200, response.text
+    dossier = await shop.dossier(order["id"])
+    assert dossier["order"]["status"] == "PENDING"
+    assert dossier["order"]["needs_review"] is True
+    assert "amount_total" in dossier["order"]["review_reason"]
+    assert "review.mismatch" in _types(dossier)
+
+
+@pytest.mark.parametrize("api_version", ["v3", "v2"])
+async def test_payment_succeeded_pays_the_order_through_its_notification(shop: Shop) -> None:
+    user, order = await _pending(shop)
+    report = await _trigger(shop, "payment-succeeded", out_trade_no=order["out_trade_no"])
+    assert report["delivered"] >= 1
+    paid = await shop.wait_for(user, order["id"], "PAID")
+    assert paid["transaction_id"].startswith("42")
+    dossier = await shop.dossier(order["id"])
+    assert [n["outcome"] for n in dossier["notifications"]] == ["applied_paid"]
+
+
+async def test_notification_dropped_leaves_the_order_pending_until_the_service_queries(
+    shop: Shop,
+) -> None:
+    user, order = await _pending(shop)
+    report = await _trigger(shop, "notification-dropped", out_trade_no=order["out_trade_no"])
+    assert report["dropped"] == 1
+    assert (await shop.order(user, order["id"]))["status"] == "PENDING"
+    assert (await shop.dossier(order["id"]))["notifications"] == []
+    recovered = await shop.order(user, order["id"], refresh=True)
+    assert recovered["status"] == "PAID"
+    outcomes = [d["outcome"] for d in await shop.deliveries()]
+    assert outcomes == ["dropped"]
+
+
+async def test_duplicate_storm_pays_exactly_once(shop: Shop) -> None:
+    user, order = await _pending(shop)
+    report = await _trigger(shop, "duplicate-storm", out_trade_no=order["out_trade_no"])
+    assert report["sent"] == report["acknowledged"] == 5
+    await shop.wait_for(user, order["id"], "PAID")
+    dossier = await shop.dossier(order["id"])
+    assert _types(dossier).count("order.paid") == 1
+    outcomes = sorted(n["outcome"] for n in dossier["notifications"])
+    assert outcomes == ["applied_paid"] + ["duplicate"] * 4
+
+
+@pytest.mark.parametrize("api_version", ["v3", "v2"])
+async def test_amount_mismatch_flags_the_order_for_review_and_does_not_pay_it(
+    shop: Shop,
+) -> None:
+    user, order = await _pending(shop)
+    report = await _trigger(shop, "amount-mismatch", out_trade_no=order["out_trade_no"])
+    assert report["paid"] is False
+    dossier = await shop.dossier(order["id"])
+    assert dossier["order"]["status"] == "PENDING"
+    assert dossier["order"]["needs_review"] is True
+    assert "amount_total" in dossier["order"]["review_reason"]
+    assert "review.mismatch" in _types(dossier)
+    assert (await shop.order(user, order["id"]))["status"] == "PENDING"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "refund_status", "order_status"),
+    [
+        ("refund-succeeded", "SUCCESS", "REFUNDED"),
+        ("refund-closed", "CLOSED", "PAID"),
+        ("refund-abnormal", "ABNORMAL", "PAID"),
+    ],
+)
+async def test_refund_scenarios_finish_a_pending_refund_as_named(
+    shop: Shop, scenario: str, refund_status: str, order_status: str
+) -> None:
+    assert shop.stack.emulator is not None
+    # Keep the refund PROCESSING until the scenario finishes it.
+    shop.stack.emulator.payments.refund_delay_seconds = 3600
+    user = await shop.login()
+    order = await shop.paid_order(user)
+    created = await shop.refund(order["id"], order["amount_total_fen"])
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "PROCESSING"
+    report = await _trigger(shop, scenario, out_refund_no=created.json()["out_refund_no"])
+    assert report["refund_status"] == refund_status
+    await shop.wait_for(user, order["id"], order_status)
+    # The scenario answers after the refund notification was delivered and acknowledged.
+    [refund] = (await shop.dossier(order["id"]))["refunds"]
+    assert refund["status"] == refund_status
+
+
+async def test_an_unknown_scenario_or_subject_gets_a_specific_error(shop: Shop) -> None:
+    listed = (await shop.http.get(f"{shop.emu}/sandbox/scenarios")).json()["data"]
+    assert "duplicate-storm" in [s["name"] for s in listed]
+    unknown = await shop.http.post(
+        f"{shop.emu}/sandbox/scenarios/nope", json={"mchid": shop.mchid, "out_trade_no": "X"}
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "NOT_FOUND"
+    missing = await shop.http.post(
+        f"{shop.emu}/sandbox/scenarios/payment-succeeded", json={"mchid": shop.mchid}
+    )
+    assert missing.status_code == 400
+    no_order = await shop.http.post(
+        f"{shop.emu}/sandbox/scenarios/payment-succeeded",
+        json={"mchid": shop.mchid, "out_trade_no": "MPNOSUCHORDER0001"},
+    )
+    assert no_order.status_code == 404
