@@ -272,7 +272,15 @@ def _devtools() -> None:
     app.command(name="listen")(listen)
 
 
+def _trigger() -> None:
+    """``trigger``: named scenarios in a running sandbox."""
+    from mppay.trigger_cli import trigger
+
+    app.command(name="trigger")(trigger)
+
+
 _devtools()
+_trigger()
 
 
 def main() -> None:

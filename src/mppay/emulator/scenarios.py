@@ -150,7 +150,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "refund-succeeded",
             "out_refund_no",
-            "a pending refund succeeds now and is announced; the refund becomes SUCCEEDED",
+            "a pending refund succeeds now and is announced; the order is refunded",
             _refund_finisher("SUCCESS"),
         ),
         Scenario(

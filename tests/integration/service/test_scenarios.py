@@ -3,10 +3,14 @@ leaves the service in the state the README's scenario table documents."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from mppay.cli import app
 from tests.support.shop import Shop, User
 
 
@@ -145,3 +149,33 @@ async def test_an_unknown_scenario_or_subject_gets_a_specific_error(shop: Shop) 
         json={"mchid": shop.mchid, "out_trade_no": "MPNOSUCHORDER0001"},
     )
     assert no_order.status_code == 404
+
+
+async def _cli(shop: Shop, *args: str) -> tuple[int, str]:
+    urls = ["--emulator-url", shop.emu, "--service-url", shop.api]
+    token = ["--admin-token", str(shop.settings.admin_token)]
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["trigger", *args, *urls, *token])
+    return result.exit_code, result.output
+
+
+async def test_mppay_trigger_lists_scenarios_and_takes_the_services_order_id(shop: Shop) -> None:
+    listed = CliRunner().invoke(app, ["trigger", "--list"])
+    assert listed.exit_code == 0
+    lines = listed.output.splitlines()
+    assert len(lines) == len((await shop.http.get(f"{shop.emu}/sandbox/scenarios")).json()["data"])
+    assert any(line.startswith("duplicate-storm ") for line in lines)
+    assert shop.stack.emulator is not None
+    shop.stack.emulator.payments.refund_delay_seconds = 3600
+    user, order = await _pending(shop)
+    code, output = await _cli(shop, "payment-succeeded", "--order", order["id"])
+    assert code == 0, output
+    assert json.loads(output)["out_trade_no"] == order["out_trade_no"]
+    await shop.wait_for(user, order["id"], "PAID")
+    assert (await shop.refund(order["id"], order["amount_total_fen"])).status_code == 201
+    code, output = await _cli(shop, "refund-closed", "--order", order["id"])
+    assert code == 0, output
+    [refund] = (await shop.dossier(order["id"]))["refunds"]
+    assert refund["status"] == "CLOSED"
+    code, output = await _cli(shop, "refund-closed", "--order", order["id"])
+    assert code == 1
+    assert "refund-closed" in output
