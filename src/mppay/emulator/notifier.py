@@ -368,3 +368,22 @@ class Notifier:
                 )
                 dropped += 1
         return dropped
+
+    async def probe_pending(self, mchid: str, out_trade_no: str) -> int:
+        """Send WeChat's SIGNTEST probe (a deliberately bad signature) for every v3 payment
+        notification still owed for this order, ahead of the real delivery; how many."""
+        probed = 0
+        for entry in list(self.state.outbox):
+            if (
+                entry.state == "pending"
+                and entry.api == "v3"
+                and entry.mchid == mchid
+                and entry.out_trade_no == out_trade_no
+                and entry.out_refund_no is None
+            ):
+                body = entry.body.encode("utf-8")
+                now = self.clock.now()
+                meta = {"attempt": entry.attempts + 1, "scheduled_at": now, "at": now}
+                await self._probe(entry, body, self._headers(entry, body), meta)
+                probed += 1
+        return probed

@@ -102,6 +102,36 @@ async def _amount_mismatch(emu: Emulator, mchid: str, body: dict[str, Any]) -> d
     return {"paid": False, "notified_total": wrong, "acknowledged": _acked([attempt])}
 
 
+async def _signtest_probe(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
+    out_trade_no = body["out_trade_no"]
+    if emu.find_order(mchid, out_trade_no).api != "v3":
+        raise ScenarioError(409, "SIGNTEST probes exist only for API v3 notifications")
+    _pay(emu, mchid, out_trade_no)
+    probed = await emu.notifier.probe_pending(mchid, out_trade_no)
+    delivered = await emu.deliver_due()
+    return {"paid": True, "probed": probed, "delivered": delivered}
+
+
+async def _payment_after_close(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
+    order = emu.find_order(mchid, body["out_trade_no"])
+    if order.trade_state != "CLOSED":
+        raise ScenarioError(409, f"the order is {order.trade_state}: close (cancel) it first")
+    # The payer's payment went through just as the close did; WeChat's record now says paid.
+    order.trade_state = "NOTPAY"
+    _pay(emu, mchid, order.out_trade_no)
+    delivered = await emu.deliver_due()
+    return {"paid": True, "delivered": delivered}
+
+
+async def _out_of_order(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
+    order = emu.find_order(mchid, body["out_trade_no"])
+    if order.trade_state not in ("SUCCESS", "REFUND") or not order.refund_nos:
+        raise ScenarioError(409, "the order needs a payment and a refund first")
+    # The payment's notification, long since superseded by the refund, arrives again now.
+    attempt = await _send(emu, mchid, "TRANSACTION.SUCCESS", out_trade_no=order.out_trade_no)
+    return {"sent": 1, "acknowledged": _acked([attempt])}
+
+
 def _refund_finisher(status: str) -> Runner:
     async def run(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -146,6 +176,24 @@ SCENARIOS: dict[str, Scenario] = {
             "out_trade_no",
             "a correctly signed success with the wrong amount; order stays unpaid, needs review",
             _amount_mismatch,
+        ),
+        Scenario(
+            "signtest-probe",
+            "out_trade_no",
+            "the payer pays; a SIGNTEST probe (bad signature) comes first; rejected, then PAID",
+            _signtest_probe,
+        ),
+        Scenario(
+            "payment-after-close",
+            "out_trade_no",
+            "a closed order is paid after all; PAID, flagged for review (refund or fulfil)",
+            _payment_after_close,
+        ),
+        Scenario(
+            "out-of-order",
+            "out_trade_no",
+            "a stale payment notification arrives after a refund; nothing moves back",
+            _out_of_order,
         ),
         Scenario(
             "refund-succeeded",

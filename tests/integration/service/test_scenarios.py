@@ -105,6 +105,50 @@ async def test_amount_mismatch_flags_the_order_for_review_and_does_not_pay_it(
     assert (await shop.order(user, order["id"]))["status"] == "PENDING"
 
 
+async def test_signtest_probe_is_rejected_and_the_real_notification_pays(shop: Shop) -> None:
+    user, order = await _pending(shop)
+    report = await _trigger(shop, "signtest-probe", out_trade_no=order["out_trade_no"])
+    assert report["probed"] == 1
+    await shop.wait_for(user, order["id"], "PAID")
+    kinds = [(d["kind"], d["outcome"]) for d in await shop.deliveries()]
+    assert kinds == [("signtest", "probe_rejected"), ("delivery", "success")]
+    dossier = await shop.dossier(order["id"])
+    assert [n["outcome"] for n in dossier["notifications"] if n["verified"]] == ["applied_paid"]
+
+
+async def test_payment_after_close_pays_the_closed_order_and_flags_it(shop: Shop) -> None:
+    user, order = await _pending(shop)
+    cancelled = await shop.http.post(
+        f"{shop.api}/api/orders/{order['id']}/cancel", headers=user.headers
+    )
+    assert cancelled.json()["status"] == "CLOSED", cancelled.text
+    await _trigger(shop, "payment-after-close", out_trade_no=order["out_trade_no"])
+    dossier = await shop.dossier(order["id"])
+    assert dossier["order"]["status"] == "PAID"
+    assert dossier["order"]["needs_review"] is True
+    assert "order.paid_after_close" in _types(dossier)
+    again = await shop.http.post(
+        f"{shop.emu}/sandbox/scenarios/payment-after-close",
+        json={"mchid": shop.mchid, "out_trade_no": order["out_trade_no"]},
+    )
+    assert again.status_code == 409
+
+
+async def test_out_of_order_a_stale_payment_notification_does_not_undo_a_refund(
+    shop: Shop,
+) -> None:
+    user = await shop.login()
+    order = await shop.paid_order(user)
+    assert (await shop.refund(order["id"], order["amount_total_fen"])).status_code == 201
+    await shop.wait_for(user, order["id"], "REFUNDED")
+    report = await _trigger(shop, "out-of-order", out_trade_no=order["out_trade_no"])
+    assert report["acknowledged"] == 1
+    dossier = await shop.dossier(order["id"])
+    assert dossier["order"]["status"] == "REFUNDED"
+    assert _types(dossier).count("order.paid") == 1
+    assert dossier["notifications"][-1]["outcome"] == "duplicate"
+
+
 @pytest.mark.parametrize(
     ("scenario", "refund_status", "order_status"),
     [
