@@ -174,6 +174,10 @@ async def test_refund_scenarios_finish_a_pending_refund_as_named(
     # The scenario answers after the refund notification was delivered and acknowledged.
     [refund] = (await shop.dossier(order["id"]))["refunds"]
     assert refund["status"] == refund_status
+    if scenario == "refund-closed":
+        # The money stayed with the merchant: the whole amount can be refunded again.
+        again = await shop.refund(order["id"], order["amount_total_fen"])
+        assert again.status_code == 201, again.text
 
 
 async def test_an_unknown_scenario_or_subject_gets_a_specific_error(shop: Shop) -> None:
