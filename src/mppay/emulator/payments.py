@@ -188,12 +188,18 @@ class Payments:
         order.trade_state = "CLOSED"
         return order
 
-    def pay(self, order: Order, openid: str | None = None) -> Order:
-        """The user paid: SUCCESS, a transaction id, and a TRANSACTION.SUCCESS notification."""
+    def pay(
+        self, order: Order, openid: str | None = None, *, even_if_closed: bool = False
+    ) -> Order:
+        """The user paid: SUCCESS, a transaction id, and a TRANSACTION.SUCCESS notification.
+
+        ``even_if_closed`` (scenarios only): a payment begun before the close or the expiry
+        completes after it, which WeChat's own record then shows as paid.
+        """
         self.refresh(order)
         if order.trade_state in ("SUCCESS", "REFUND"):
             raise BusinessError("ORDER_PAID", "该订单已支付")
-        if order.trade_state == "CLOSED":
+        if order.trade_state == "CLOSED" and not even_if_closed:
             raise BusinessError("ORDER_CLOSED", "该订单已关闭")
         now = self.now()
         order.trade_state = "SUCCESS"

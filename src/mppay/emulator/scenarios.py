@@ -117,10 +117,28 @@ async def _payment_after_close(emu: Emulator, mchid: str, body: dict[str, Any]) 
     if order.trade_state != "CLOSED":
         raise ScenarioError(409, f"the order is {order.trade_state}: close (cancel) it first")
     # The payer's payment went through just as the close did; WeChat's record now says paid.
-    order.trade_state = "NOTPAY"
-    _pay(emu, mchid, order.out_trade_no)
+    emu.payments.pay(order, even_if_closed=True)
     delivered = await emu.deliver_due()
     return {"paid": True, "delivered": delivered}
+
+
+async def _late_payment_after_expiry(
+    emu: Emulator, mchid: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    order = emu.payments.refresh(emu.find_order(mchid, body["out_trade_no"]))
+    if order.trade_state not in ("NOTPAY", "CLOSED"):
+        raise ScenarioError(409, f"the order is {order.trade_state}, not unpaid")
+    if emu.now() < order.time_expire:
+        wait = int(order.time_expire - emu.now()) + 1
+        raise ScenarioError(409, f"the order expires in {wait} s: `mppay clock advance {wait}s`")
+    # A payment the payer began before time_expire completes after it.
+    emu.payments.pay(order, even_if_closed=True)
+    delivered = await emu.deliver_due()
+    return {
+        "paid": True,
+        "late_by_seconds": int(emu.now() - order.time_expire),
+        "delivered": delivered,
+    }
 
 
 async def _out_of_order(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +206,12 @@ SCENARIOS: dict[str, Scenario] = {
             "out_trade_no",
             "a closed order is paid after all; PAID, flagged for review (refund or fulfil)",
             _payment_after_close,
+        ),
+        Scenario(
+            "late-payment-after-expiry",
+            "out_trade_no",
+            "after `mppay clock advance` past time_expire, a payment begun in time completes",
+            _late_payment_after_expiry,
         ),
         Scenario(
             "out-of-order",

@@ -134,6 +134,26 @@ async def test_payment_after_close_pays_the_closed_order_and_flags_it(shop: Shop
     assert again.status_code == 409
 
 
+async def test_late_payment_after_expiry_is_refused_in_time_then_pays_the_expired_order(
+    shop: Shop,
+) -> None:
+    user, order = await _pending(shop)
+    early = await shop.http.post(
+        f"{shop.emu}/sandbox/scenarios/late-payment-after-expiry",
+        json={"mchid": shop.mchid, "out_trade_no": order["out_trade_no"]},
+    )
+    assert early.status_code == 409
+    assert "mppay clock advance" in early.json()["message"]
+    assert shop.stack.emulator is not None
+    shop.stack.emulator.advance_clock(31 * 60)
+    report = await _trigger(shop, "late-payment-after-expiry", out_trade_no=order["out_trade_no"])
+    assert report["late_by_seconds"] >= 0
+    paid = await shop.wait_for(user, order["id"], "PAID")
+    assert paid["transaction_id"].startswith("42")
+    dossier = await shop.dossier(order["id"])
+    assert [n["outcome"] for n in dossier["notifications"]] == ["applied_paid"]
+
+
 async def test_out_of_order_a_stale_payment_notification_does_not_undo_a_refund(
     shop: Shop,
 ) -> None:
