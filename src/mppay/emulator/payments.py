@@ -51,6 +51,7 @@ KINDS = frozenset(
         "REFUND_LIMIT",  # more than 50 refunds
         "TRADE_OVERDUE",  # paid more than a year ago
         "REFUND_FINAL",  # sandbox completion of a refund already SUCCESS/CLOSED
+        "NOT_ENOUGH",  # the merchant's balance cannot cover the refund (a scenario arms it)
     }
 )
 
@@ -101,6 +102,8 @@ class Payments:
         self.state = state
         self.clock = clock
         self.refund_delay_seconds = refund_delay_seconds
+        # (mchid, out_trade_no) whose next new refund is refused NOT_ENOUGH (scenario; in memory).
+        self.short_of_balance: set[tuple[str, str]] = set()
         self._on_event = on_event
 
     def now(self) -> float:
@@ -241,6 +244,9 @@ class Payments:
             raise BusinessError("REFUND_FULL", "订单已全额退款")
         if request.refund > order.refundable:
             raise BusinessError("REFUND_EXCEEDS", "申请退款金额超过订单可退金额")
+        if (merchant.mchid, order.out_trade_no) in self.short_of_balance:
+            self.short_of_balance.discard((merchant.mchid, order.out_trade_no))
+            raise BusinessError("NOT_ENOUGH", "基本账户余额不足，请充值后重新发起")
         refund = Refund(
             mchid=merchant.mchid,
             out_refund_no=request.out_refund_no,

@@ -150,6 +150,14 @@ async def _out_of_order(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict
     return {"sent": 1, "acknowledged": _acked([attempt])}
 
 
+async def _refund_notenough(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
+    order = emu.find_order(mchid, body["out_trade_no"])
+    if order.trade_state not in ("SUCCESS", "REFUND"):
+        raise ScenarioError(409, f"the order is {order.trade_state}: it must be paid")
+    emu.payments.short_of_balance.add((mchid, order.out_trade_no))
+    return {"armed": True}
+
+
 def _refund_finisher(status: str) -> Runner:
     async def run(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -218,6 +226,12 @@ SCENARIOS: dict[str, Scenario] = {
             "out_trade_no",
             "a stale payment notification arrives after a refund; nothing moves back",
             _out_of_order,
+        ),
+        Scenario(
+            "refund-notenough",
+            "out_trade_no",
+            "the next refund of this paid order is refused NOT_ENOUGH (balance); later ones work",
+            _refund_notenough,
         ),
         Scenario(
             "refund-succeeded",

@@ -55,6 +55,7 @@ _KINDS: dict[str, tuple[str, str | None]] = {
     "REFUND_FULL": ("ERROR", None),
     "REFUND_LIMIT": ("ERROR", None),
     "TRADE_OVERDUE": ("TRADE_OVERDUE", None),
+    "NOT_ENOUGH": ("NOTENOUGH", "基本账户余额不足，请充值后重新发起"),
 }
 
 

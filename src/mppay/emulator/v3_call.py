@@ -47,6 +47,7 @@ _KINDS: dict[str, tuple[int, str]] = {
     "REFUND_FULL": (400, "INVALID_REQUEST"),
     "REFUND_LIMIT": (400, "INVALID_REQUEST"),
     "TRADE_OVERDUE": (400, "INVALID_REQUEST"),
+    "NOT_ENOUGH": (403, "NOT_ENOUGH"),
 }
 
 

@@ -54,7 +54,6 @@ async def test_a_success_notification_overriding_only_the_amount_is_an_amount_mi
     assert "review.mismatch" in _types(dossier)
 
 
-@pytest.mark.parametrize("api_version", ["v3", "v2"])
 async def test_payment_succeeded_pays_the_order_through_its_notification(shop: Shop) -> None:
     user, order = await _pending(shop)
     report = await _trigger(shop, "payment-succeeded", out_trade_no=order["out_trade_no"])
@@ -167,6 +166,26 @@ async def test_out_of_order_a_stale_payment_notification_does_not_undo_a_refund(
     assert dossier["order"]["status"] == "REFUNDED"
     assert _types(dossier).count("order.paid") == 1
     assert dossier["notifications"][-1]["outcome"] == "duplicate"
+
+
+@pytest.mark.parametrize("api_version", ["v3", "v2"])
+async def test_refund_notenough_refuses_the_next_refund_and_releases_its_amount(
+    shop: Shop,
+) -> None:
+    user = await shop.login()
+    order = await shop.paid_order(user)
+    assert (await _trigger(shop, "refund-notenough", out_trade_no=order["out_trade_no"]))["armed"]
+    refused = await shop.refund(order["id"], order["amount_total_fen"])
+    assert refused.status_code == 502, refused.text
+    assert refused.json()["code"] == "REFUND_REJECTED"
+    assert "NOTENOUGH" in refused.json()["message"].replace("_", "")  # v3 NOT_ENOUGH, v2 NOTENOUGH
+    dossier = await shop.dossier(order["id"])
+    assert dossier["order"]["status"] == "PAID"
+    assert [r["status"] for r in dossier["refunds"]] == ["CLOSED"]
+    assert "refund.rejected" in _types(dossier)
+    # Armed for one refund only: the next one is accepted for the whole amount again.
+    assert (await shop.refund(order["id"], order["amount_total_fen"])).status_code == 201
+    await shop.wait_for(user, order["id"], "REFUNDED")
 
 
 @pytest.mark.parametrize(
