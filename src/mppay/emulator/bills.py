@@ -78,16 +78,15 @@ def _head(order: Order) -> list[str]:
 
 
 def _payment_row(order: Order, bill_type: str, seq: int) -> _Row:
-    fee = fee_fen(order.total)
-    head = [*_head(order), "SUCCESS", "OTHERS", order.currency, yuan(order.total), "0.00"]
-    tail = [order.description, order.attach, fee_text(fee), FEE_RATE_TEXT, yuan(order.total)]
+    total = order.total if order.bill_total is None else order.bill_total
+    fee = fee_fen(total)
+    head = [*_head(order), "SUCCESS", "OTHERS", order.currency, yuan(total), "0.00"]
+    tail = [order.description, order.attach, fee_text(fee), FEE_RATE_TEXT, yuan(total)]
     if bill_type == "SUCCESS":
         fields = [*head, *tail, ""]
     else:
         fields = [*head, "0", "0", "0.00", "0.00", "", "", *tail, "0.00", ""]
-    return _Row(
-        order.success_time or 0, seq, fields, settle=order.total, fee=fee, order_total=order.total
-    )
+    return _Row(order.success_time or 0, seq, fields, settle=total, fee=fee, order_total=total)
 
 
 def _refund_row(order: Order, refund: Refund, bill_type: str, seq: int) -> _Row:

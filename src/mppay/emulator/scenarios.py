@@ -158,6 +158,14 @@ async def _refund_notenough(emu: Emulator, mchid: str, body: dict[str, Any]) -> 
     return {"armed": True}
 
 
+async def _bill_mismatch(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
+    order = emu.find_order(mchid, body["out_trade_no"])
+    if order.trade_state not in ("SUCCESS", "REFUND"):
+        raise ScenarioError(409, f"the order is {order.trade_state}: it must be paid")
+    order.bill_total = order.total + 1
+    return {"bill_total": order.bill_total, "total": order.total}
+
+
 def _refund_finisher(status: str) -> Runner:
     async def run(emu: Emulator, mchid: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -232,6 +240,12 @@ SCENARIOS: dict[str, Scenario] = {
             "out_trade_no",
             "the next refund of this paid order is refused NOT_ENOUGH (balance); later ones work",
             _refund_notenough,
+        ),
+        Scenario(
+            "bill-mismatch",
+            "out_trade_no",
+            "the day's trade bill shows this paid order 1 fen dearer; reconciliation flags it",
+            _bill_mismatch,
         ),
         Scenario(
             "refund-succeeded",

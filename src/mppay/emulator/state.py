@@ -157,6 +157,7 @@ class Order:
     device_info: str = ""
     refunded: int = 0
     refund_nos: list[str] = field(default_factory=list)
+    bill_total: int | None = None  # the bill-mismatch scenario: the amount its bill row shows
 
     @property
     def refundable(self) -> int:

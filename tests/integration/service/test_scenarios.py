@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from mppay.cli import app
+from mppay.domain.identifiers import BEIJING
+from mppay.usecases.reconciliation import reconcile
 from tests.support.shop import Shop, User
 
 
@@ -186,6 +189,23 @@ async def test_refund_notenough_refuses_the_next_refund_and_releases_its_amount(
     # Armed for one refund only: the next one is accepted for the whole amount again.
     assert (await shop.refund(order["id"], order["amount_total_fen"])).status_code == 201
     await shop.wait_for(user, order["id"], "REFUNDED")
+
+
+async def test_bill_mismatch_is_flagged_by_reconciliation_as_an_amount_mismatch(
+    shop: Shop,
+) -> None:
+    user = await shop.login()
+    order = await shop.paid_order(user)
+    report = await _trigger(shop, "bill-mismatch", out_trade_no=order["out_trade_no"])
+    assert report["bill_total"] == order["amount_total_fen"] + 1
+    assert shop.stack.emulator is not None
+    today = datetime.now(BEIJING).date()
+    shop.stack.emulator.advance_clock(25 * 3600)  # the day ends at WeChat: its bill exists
+    run = await reconcile(shop.stack.service.ctx, today)
+    assert [(d.kind, d.out_trade_no) for d in run.discrepancies] == [
+        ("AMOUNT_MISMATCH", order["out_trade_no"])
+    ]
+    assert (await shop.order(user, order["id"]))["status"] == "PAID"
 
 
 @pytest.mark.parametrize(
