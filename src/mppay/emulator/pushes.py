@@ -132,6 +132,8 @@ class Pushes:
         return query, _encode(merchant.push_format, envelope)
 
     async def deliver_due(self) -> int:
+        """Deliver every push due now; returns once none is in flight, so a caller (the sandbox
+        clock, a test) sees every due push delivered, including those another pump took."""
         # Two pumps may run at once (the loop and a request's kick): each entry goes to one.
         entries = self.due()
         self._in_flight.update(e.id for e in entries)
@@ -140,6 +142,10 @@ class Pushes:
                 await self._deliver(entry)
         finally:
             self._in_flight.difference_update(e.id for e in entries)
+        # Polled, not an asyncio.Event: the emulator outlives event loops (tests run it under
+        # several), and an Event binds to the first loop that waits on it.
+        while self._in_flight:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
         return len(entries)
 
     async def _deliver(self, entry: PushEntry) -> None:

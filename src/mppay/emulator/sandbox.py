@@ -241,7 +241,9 @@ class Sandbox:
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
             raise SandboxError(400, "advance_seconds must be a number >= 0")
         self.emu.advance_clock(seconds)
-        # Answer after the due work ran, so a test sees its consequences right away.
+        # Answer after the due work ran (time-driven state changes, then every due delivery),
+        # so a test sees its consequences right away.
+        self.emu.tick()
         delivered = await self.emu.deliver_due()
         return json_response({**self.emu.clock_json(), "delivered": delivered})
 
