@@ -79,6 +79,27 @@ def v3_notification(
     return headers, body
 
 
+def v2_paid_fields(
+    *, appid: str, mchid: str, openid: str, out_trade_no: str, total_fen: int, transaction_id: str
+) -> dict[str, str]:
+    """The fields of a v2 payment notification for a paid order, before ``sign``."""
+    return {
+        "return_code": "SUCCESS",
+        "appid": appid,
+        "mch_id": mchid,
+        "nonce_str": "n1",
+        "result_code": "SUCCESS",
+        "openid": openid,
+        "trade_type": "JSAPI",
+        "bank_type": "OTHERS",
+        "total_fee": str(total_fen),
+        "cash_fee": str(total_fen),
+        "transaction_id": transaction_id,
+        "out_trade_no": out_trade_no,
+        "time_end": "20261129100000",
+    }
+
+
 def v2_xml(fields: dict[str, str]) -> bytes:
     inner = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
     return f"<xml>{inner}</xml>".encode()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.forge import v2_sign, v2_xml, v3_notification
+from tests.support.forge import v2_paid_fields, v2_sign, v2_xml, v3_notification
 from tests.support.shop import Shop, User
 
 
@@ -239,21 +239,14 @@ async def test_oversized_and_malformed_bodies_get_specific_errors(shop: Shop) ->
 async def test_xxe_in_a_v2_notification_is_refused_and_changes_nothing(shop: Shop) -> None:
     user, order = await pending_order(shop)
     merchant = merchant_secrets(shop)
-    fields = {
-        "return_code": "SUCCESS",
-        "appid": str(shop.settings.appid),
-        "mch_id": shop.mchid,
-        "nonce_str": "n1",
-        "result_code": "SUCCESS",
-        "openid": user.openid,
-        "trade_type": "JSAPI",
-        "bank_type": "OTHERS",
-        "total_fee": str(order["amount_total_fen"]),
-        "cash_fee": str(order["amount_total_fen"]),
-        "transaction_id": "4200000000202611290000000099",
-        "out_trade_no": order["out_trade_no"],
-        "time_end": "20261129100000",
-    }
+    fields = v2_paid_fields(
+        appid=str(shop.settings.appid),
+        mchid=shop.mchid,
+        openid=user.openid,
+        out_trade_no=order["out_trade_no"],
+        total_fen=order["amount_total_fen"],
+        transaction_id="4200000000202611290000000099",
+    )
     fields["sign"] = v2_sign(fields, merchant.api_v2_key)
     xxe = b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + v2_xml(
         fields

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.integration.service.test_attacks import merchant_secrets, paid_resource, signed
-from tests.support.forge import v2_refund_notification, v2_sign, v2_xml
+from tests.support.forge import v2_paid_fields, v2_refund_notification, v2_sign, v2_xml
 from tests.support.shop import Shop, User
 
 
@@ -92,21 +92,14 @@ async def test_a_signed_v2_payment_notification_missing_a_field_does_not_pay(
     shop: Shop, missing: str
 ) -> None:
     user, order = await pending_order(shop)
-    fields = {
-        "return_code": "SUCCESS",
-        "appid": str(shop.settings.appid),
-        "mch_id": shop.mchid,
-        "nonce_str": "n1",
-        "result_code": "SUCCESS",
-        "openid": user.openid,
-        "trade_type": "JSAPI",
-        "bank_type": "OTHERS",
-        "total_fee": str(order["amount_total_fen"]),
-        "cash_fee": str(order["amount_total_fen"]),
-        "transaction_id": "4200000000202611290000000077",
-        "out_trade_no": order["out_trade_no"],
-        "time_end": "20261129100000",
-    }
+    fields = v2_paid_fields(
+        appid=str(shop.settings.appid),
+        mchid=shop.mchid,
+        openid=user.openid,
+        out_trade_no=order["out_trade_no"],
+        total_fen=order["amount_total_fen"],
+        transaction_id="4200000000202611290000000077",
+    )
     del fields[missing]
     fields["sign"] = v2_sign(fields, merchant_secrets(shop).api_v2_key)
     response = await shop.http.post(f"{shop.api}/notify/v2/payments", content=v2_xml(fields))

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from mppay.store.models import NotificationRow
 from mppay.usecases.ports import PaymentGateway, VerifiedTradeNotice
 from tests.integration.service.test_attacks import paid_resource, pending_order, signed
-from tests.support.forge import v2_sign, v2_xml
+from tests.support.forge import v2_paid_fields, v2_sign, v2_xml
 from tests.support.shop import Shop
 
 # What any internal detail looks like: a Python class name, a Unix time, a parse position.
@@ -111,21 +111,14 @@ async def test_a_malformed_v2_notification_gets_no_parse_positions_back(shop: Sh
 @pytest.mark.parametrize("api_version", ["v2"])
 async def test_a_badly_signed_v2_notification_gets_a_fixed_message(shop: Shop) -> None:
     user, order = await pending_order(shop)
-    fields = {
-        "return_code": "SUCCESS",
-        "appid": str(shop.settings.appid),
-        "mch_id": shop.mchid,
-        "nonce_str": "n1",
-        "result_code": "SUCCESS",
-        "openid": user.openid,
-        "trade_type": "JSAPI",
-        "bank_type": "OTHERS",
-        "total_fee": str(order["amount_total_fen"]),
-        "cash_fee": str(order["amount_total_fen"]),
-        "transaction_id": "4200000000202611290000000099",
-        "out_trade_no": order["out_trade_no"],
-        "time_end": "20261129100000",
-    }
+    fields = v2_paid_fields(
+        appid=str(shop.settings.appid),
+        mchid=shop.mchid,
+        openid=user.openid,
+        out_trade_no=order["out_trade_no"],
+        total_fen=order["amount_total_fen"],
+        transaction_id="4200000000202611290000000099",
+    )
     fields["sign"] = v2_sign(fields, "a-stranger's-key-of-thirty-two-c")
 
     response = await shop.http.post(f"{shop.api}/notify/v2/payments", content=v2_xml(fields))
